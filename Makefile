@@ -1,0 +1,59 @@
+# tokenpipe front door. `make` alone prints this help.
+BUILD  ?= build
+JOBS   ?= $(shell nproc)
+MODULE ?=
+WAVES  ?= 0
+TOKENPIPE := $(BUILD)/app/tokenpipe
+
+.DEFAULT_GOAL := help
+.PHONY: help deps configure build demo test lint synth sim waves bench clean
+
+help: ## this list
+	@echo "tokenpipe: FPGA LLM token pipeline (SystemVerilog + C++ golden model)"
+	@echo
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 12 | sed 's/^/  make /'
+	@echo
+	@echo "  make sim MODULE=tp_stream_register [WAVES=1]   one module's testbench (FST in $(BUILD)/waves/)"
+	@echo "  make waves MODULE=tp_stream_register          gtkwave on that FST with the module's .gtkw layout"
+
+deps: ## install missing Debian packages (scripts/install-deps.sh)
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	@scripts/install-deps.sh --check 2>/dev/null || scripts/install-deps.sh
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+
+configure: deps $(BUILD)/CMakeCache.txt
+
+build: configure ## build the golden library, the CLI and every testbench
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo: configure ## generate text with the embedded default model
+	cmake --build $(BUILD) -j $(JOBS) --target tokenpipe
+	$(TOKENPIPE) generate -n 96 -t 0
+
+test: build ## every test: golden, CLI, RTL lint, testbenches, synthesis checks
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+lint: deps ## verilator --lint-only -Wall over rtl/files.f
+	scripts/lint.sh
+
+synth: deps ## Yosys synth_xilinx per module with checked statistics
+	scripts/synth.sh $(BUILD)/synth
+
+sim: configure ## one module's testbench: make sim MODULE=name [WAVES=1]
+	@test -n "$(MODULE)" || { echo "usage: make sim MODULE=<rtl module, e.g. tp_stream_register> [WAVES=1]" >&2; exit 2; }
+	cmake --build $(BUILD) -j $(JOBS) --target $(MODULE)_test
+	cd $(BUILD) && WAVES=$(WAVES) ./tb/$(MODULE)_test
+
+waves: ## gtkwave on a module's trace: make waves MODULE=name
+	@test -n "$(MODULE)" || { echo "usage: make waves MODULE=<rtl module>" >&2; exit 2; }
+	$(MAKE) --no-print-directory sim MODULE=$(MODULE) WAVES=1
+	scripts/waves.sh $(BUILD)/waves $(MODULE)
+
+bench: configure ## golden float model speed on the real models
+	cmake --build $(BUILD) -j $(JOBS) --target tokenpipe
+	$(TOKENPIPE) bench float
+
+clean: ## remove the build tree
+	rm -rf $(BUILD)

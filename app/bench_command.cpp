@@ -1,0 +1,82 @@
+// tokenpipe bench: speed figures printed (and written as JSON), never asserted.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "app/commands.h"
+#include "app/model_loading.h"
+#include "app/report.h"
+#include "golden/float_model.h"
+#include "golden/sampler.h"
+
+namespace tp::app {
+
+namespace {
+
+struct BenchOptions {
+  std::string models_dir = "../shared/models";
+  int positions = 128;
+  int repeats = 3;
+  std::string json_path;
+};
+
+// Greedy decoding for `positions` steps (a produced BOS does not stop it).
+double seconds_for_greedy_run(Engine& engine, int positions) {
+  const auto start = std::chrono::steady_clock::now();
+  int token = 1;
+  for (int pos = 0; pos < positions; ++pos) token = sample_argmax(engine.forward(token, pos));
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void run_bench_float(const BenchOptions& options) {
+  if (options.positions < 1 || options.repeats < 1) throw UsageError("--positions and --repeats must be >= 1");
+  std::vector<std::string> checkpoints{""};  // the embedded default model first
+  for (const char* name : {"aidreams260K.bin", "stories260K.bin"}) {
+    const auto path = std::filesystem::path(options.models_dir) / name;
+    if (std::filesystem::exists(path)) {
+      checkpoints.push_back(path.string());
+    } else {
+      std::cerr << "bench: " << path.string() << " not found, skipped (see --models-dir)\n";
+    }
+  }
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& path : checkpoints) {
+    const LoadedModel model = load_model(path, "");
+    const int positions = std::min(options.positions, model.checkpoint->config.seq_len);
+    std::vector<double> runs;
+    for (int r = 0; r < options.repeats; ++r) {
+      FloatModel engine(model.checkpoint);
+      runs.push_back(seconds_for_greedy_run(engine, positions));
+    }
+    std::sort(runs.begin(), runs.end());
+    const double median = runs[runs.size() / 2];
+    const std::string name = path.empty() ? "default" : std::filesystem::path(path).stem().string();
+    std::cout << "float_tokens_per_s[" << name << "]: " << positions / median << "  (" << positions
+              << " positions, median of " << options.repeats << " runs, " << median * 1e3 << " ms)\n";
+    results.push_back({{"model", name},
+                       {"positions", positions},
+                       {"seconds_median", median},
+                       {"tokens_per_s", positions / median}});
+  }
+  if (!options.json_path.empty()) write_json(options.json_path, {{"bench", "float"}, {"results", results}});
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "benchmarks (figures printed, optionally JSON)");
+  bench->require_subcommand(1);
+  auto options = std::make_shared<BenchOptions>();
+  CLI::App* float_cmd = bench->add_subcommand("float", "golden float model tokens/s on the default and real models");
+  float_cmd->add_option("--models-dir", options->models_dir, "folder with the real checkpoints")
+      ->capture_default_str();
+  float_cmd->add_option("--positions", options->positions, "greedy positions per run")->capture_default_str();
+  float_cmd->add_option("--repeats", options->repeats, "runs per model (the median is reported)")
+      ->capture_default_str();
+  float_cmd->add_option("--json", options->json_path, "write a JSON report to this file");
+  float_cmd->callback([options] { run_bench_float(*options); });
+}
+
+}  // namespace tp::app

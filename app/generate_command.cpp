@@ -1,0 +1,145 @@
+// tokenpipe generate: llama2.c `run` flags and output, on any engine.
+#include <chrono>
+#include <ctime>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "app/commands.h"
+#include "app/model_loading.h"
+#include "app/report.h"
+#include "golden/generate.h"
+
+namespace tp::app {
+
+namespace {
+
+struct GenerateOptions {
+  std::string checkpoint;
+  std::string tokenizer;
+  std::string prompt;
+  std::string prompt_ids;
+  std::string engine = "float";
+  std::string json_path;
+  int steps = 256;
+  float temperature = 1.0f;
+  float topp = 0.9f;
+  unsigned long long seed = 0;
+  bool print_ids = false;
+};
+
+std::vector<int> parse_ids(const std::string& text) {
+  std::vector<int> ids;
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) {
+    std::size_t used = 0;
+    int id = 0;
+    try {
+      id = std::stoi(word, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != word.size()) throw UsageError("--prompt-ids: '" + word + "' is not a token id");
+    ids.push_back(id);
+  }
+  if (ids.empty()) throw UsageError("--prompt-ids: no token ids given");
+  return ids;
+}
+
+std::vector<int> prompt_tokens(const GenerateOptions& options, const LoadedModel& model) {
+  if (!options.prompt_ids.empty()) return parse_ids(options.prompt_ids);
+  if (!model.tokenizer) {
+    if (!options.prompt.empty()) throw UsageError("-i needs a tokenizer (-z) to encode the prompt");
+    return {kBosToken};
+  }
+  return model.tokenizer->encode(options.prompt, true, false);
+}
+
+std::string join_ids(std::span<const int> ids) {
+  std::string out;
+  for (const int id : ids) out += (out.empty() ? "" : " ") + std::to_string(id);
+  return out;
+}
+
+void run_generate(const GenerateOptions& options) {
+  if (!options.prompt.empty() && !options.prompt_ids.empty()) {
+    throw UsageError("give the prompt as text (-i) or as ids (--prompt-ids), not both");
+  }
+  if (options.steps < 0) throw UsageError("-n/--steps must be >= 0");
+  if (options.temperature < 0.0f) throw UsageError("-t/--temperature must be >= 0");
+  if (options.topp < 0.0f || options.topp > 1.0f) throw UsageError("-p/--topp must be in [0, 1]");
+
+  const LoadedModel model = load_model(options.checkpoint, options.tokenizer);
+  const ModelConfig& config = model.checkpoint->config;
+  // As in run.c: 0 or more than the context means the whole context.
+  const int steps = options.steps == 0 || options.steps > config.seq_len ? config.seq_len : options.steps;
+  const std::uint64_t seed = options.seed != 0 ? options.seed : static_cast<std::uint64_t>(std::time(nullptr));
+  const auto prompt = prompt_tokens(options, model);
+
+  auto engine = make_engine(options.engine, model);
+  Sampler sampler(config.vocab_size, {options.temperature, options.topp, seed});
+  std::string text;
+  const auto start = std::chrono::steady_clock::now();
+  const Generation generation = generate(*engine, sampler, prompt, steps, [&](int prev, int next) {
+    if (!model.tokenizer) return;
+    const auto piece = Tokenizer::printable(model.tokenizer->decode(prev, next));
+    text += piece;
+    std::cout << piece << std::flush;
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double tokens_per_s = seconds > 0 ? generation.positions / seconds : 0.0;
+
+  if (model.tokenizer) std::cout << "\n";
+  const std::span<const int> after_first(generation.tokens.begin() + 1, generation.tokens.end());
+  if (options.print_ids || !model.tokenizer) std::cout << "ids: " << join_ids(after_first) << "\n";
+  std::cout << std::flush;
+  std::cerr << "engine: " << engine->name() << "\n"
+            << "positions: " << generation.positions << "\n"
+            << "achieved tok/s: " << tokens_per_s << "\n";
+
+  if (!options.json_path.empty()) {
+    nlohmann::json report{
+        {"model", model.name},
+        {"config", config_json(config)},
+        {"engine", engine->name()},
+        {"sampler", {{"temperature", options.temperature}, {"topp", options.topp}, {"seed", seed}}},
+        {"steps", steps},
+        {"prompt_tokens", prompt},
+        {"tokens", generation.tokens},
+        {"positions", generation.positions},
+        {"stopped_at_bos", generation.stopped_at_bos},
+        {"seconds", seconds},
+        {"tokens_per_s", tokens_per_s},
+    };
+    if (model.tokenizer) report["text"] = text;
+    write_json(options.json_path, report);
+  }
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  auto options = std::make_shared<GenerateOptions>();
+  CLI::App* cmd = app.add_subcommand("generate", "generate tokens (llama2.c `run` semantics)");
+  cmd->add_option("checkpoint", options->checkpoint,
+                  "llama2.c checkpoint (legacy, ak42 v1 or v2); none: the embedded default model");
+  cmd->add_option("-z,--tokenizer", options->tokenizer, "tokenizer .bin of the checkpoint");
+  cmd->add_option("-i,--prompt", options->prompt, "prompt text");
+  cmd->add_option("--prompt-ids", options->prompt_ids, "prompt as token ids, e.g. \"1 72 305\" (BOS first)");
+  cmd->add_option("-n,--steps", options->steps, "positions to run, prompt included; 0 = seq_len")
+      ->capture_default_str();
+  cmd->add_option("-t,--temperature", options->temperature, "0 = greedy")->capture_default_str();
+  cmd->add_option("-p,--topp", options->topp, "top-p (nucleus) threshold in [0, 1]")->capture_default_str();
+  cmd->add_option("-s,--seed", options->seed, "random seed; 0 = time")->capture_default_str();
+  cmd->add_option("--engine", options->engine, "engine that runs the model")
+      ->check(CLI::IsMember(engine_names()))
+      ->capture_default_str();
+  cmd->add_flag("--print-ids", options->print_ids, "end with a line 'ids: <tokens after the first>'");
+  cmd->add_option("--json", options->json_path, "write a JSON report to this file");
+  cmd->callback([options] { run_generate(*options); });
+}
+
+}  // namespace tp::app

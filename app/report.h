@@ -1,0 +1,15 @@
+// JSON reports shared by the commands.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "golden/model_config.h"
+
+namespace tp::app {
+
+nlohmann::json config_json(const ModelConfig& config);
+// Throws UsageError when the file cannot be written.
+void write_json(const std::string& path, const nlohmann::json& report);
+
+}  // namespace tp::app
