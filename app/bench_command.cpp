@@ -32,6 +32,7 @@ double seconds_for_greedy_run(Engine& engine, int positions) {
 
 void run_bench_float(const BenchOptions& options) {
   if (options.positions < 1 || options.repeats < 1) throw UsageError("--positions and --repeats must be >= 1");
+  check_writable(options.json_path);
   std::vector<std::string> checkpoints{""};  // the embedded default model first
   for (const char* name : {"aidreams260K.bin", "stories260K.bin"}) {
     const auto path = std::filesystem::path(options.models_dir) / name;

@@ -72,6 +72,7 @@ void run_generate(const GenerateOptions& options) {
   if (options.temperature < 0.0f) throw UsageError("-t/--temperature must be >= 0");
   if (options.topp < 0.0f || options.topp > 1.0f) throw UsageError("-p/--topp must be in [0, 1]");
 
+  check_writable(options.json_path);
   const LoadedModel model = load_model(options.checkpoint, options.tokenizer);
   const ModelConfig& config = model.checkpoint->config;
   // As in run.c: 0 or more than the context means the whole context.

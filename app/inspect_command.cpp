@@ -16,6 +16,7 @@ struct InspectOptions {
 };
 
 void run_inspect(const InspectOptions& options) {
+  check_writable(options.json_path);
   const Checkpoint ckpt = read_checkpoint(options.checkpoint);
   const ModelConfig& c = ckpt.config;
   nlohmann::json report{{"file", options.checkpoint},

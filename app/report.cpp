@@ -12,6 +12,12 @@ nlohmann::json config_json(const ModelConfig& c) {
           {"seq_len", c.seq_len},   {"shared_classifier", c.shared_classifier}};
 }
 
+void check_writable(const std::string& path) {
+  if (path.empty()) return;
+  std::ofstream out(path, std::ios::app);
+  if (!out) throw UsageError(path + ": cannot write the JSON report");
+}
+
 void write_json(const std::string& path, const nlohmann::json& report) {
   std::ofstream out(path);
   out << report.dump(2) << "\n";

@@ -1,0 +1,191 @@
+// The tokenpipe command line, run as a user runs it.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "golden/default_model.h"
+#include "real_models.h"
+
+namespace tp {
+namespace {
+
+using testing::model_path;
+using testing::read_text;
+
+struct CliRun {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string quoted(const std::string& arg) {
+  std::string q = "'";
+  for (const char c : arg) {
+    if (c == '\'') {
+      q.append("'\\''");  // close, escaped quote, reopen
+    } else {
+      q.push_back(c);
+    }
+  }
+  return q + "'";
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = std::filesystem::temp_directory_path() /
+           ("tokenpipe_cli_" + std::string(info->name()) + "_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  CliRun tokenpipe(const std::vector<std::string>& args) {
+    std::string command = quoted(TOKENPIPE_BINARY);
+    for (const auto& arg : args) command.append(" ").append(quoted(arg));
+    const auto out = dir_ / "stdout", err = dir_ / "stderr";
+    command.append(" >").append(quoted(out.string())).append(" 2>").append(quoted(err.string()));
+    command.append(" </dev/null");
+    const int status = std::system(command.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(out.string()), read_text(err.string())};
+  }
+
+  std::filesystem::path dir_;
+};
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A failure is one clear line on stderr and a non-zero exit.
+void expect_clean_failure(const CliRun& run, const std::string& message_part) {
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_EQ(lines_of(run.err).size(), 1u) << run.err;
+  EXPECT_NE(run.err.find(message_part), std::string::npos) << run.err;
+}
+
+TEST_F(Cli, GreedyGenerationPrintsExactlyLlama2cText) {
+  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
+  const std::vector<std::string> base{"generate", model_path("aidreams260K.bin"), "-z",
+                                      model_path("aidreams_tok512.bin"), "-t", "0", "-n", "128"};
+  const CliRun bos = tokenpipe(base);
+  EXPECT_EQ(bos.exit_code, 0) << bos.err;
+  EXPECT_EQ(bos.out, read_text(model_path("reference/aidreams_greedy_bos.txt")));
+  auto with_prompt = base;
+  with_prompt.insert(with_prompt.end(), {"-i", "I dream of"});
+  EXPECT_EQ(tokenpipe(with_prompt).out, read_text(model_path("reference/aidreams_greedy_idream.txt")));
+}
+
+TEST_F(Cli, PrintIdsEndsWithTheReferenceIdsLine) {
+  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
+  const CliRun run = tokenpipe({"generate", model_path("aidreams260K.bin"), "-z", model_path("aidreams_tok512.bin"),
+                             "-t", "0", "-n", "128", "--print-ids"});
+  const auto lines = lines_of(run.out);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.back() + "\n", read_text(model_path("reference/aidreams_greedy_bos.ids")));
+}
+
+TEST_F(Cli, PromptIdsDriveAModelWithoutTokenizer) {
+  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
+  const auto ids = testing::read_reference_ids(model_path("reference/aidreams_greedy_bos.ids"));
+  // Forcing the first 10 reference tokens must lead greedy decoding to the rest.
+  std::string prompt = "1";
+  for (int i = 0; i < 10; ++i) prompt.append(" ").append(std::to_string(ids[i]));
+  const CliRun run = tokenpipe({"generate", model_path("aidreams260K.bin"), "--prompt-ids", prompt, "-t", "0",
+                             "-n", "128"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, read_text(model_path("reference/aidreams_greedy_bos.ids")));
+}
+
+TEST_F(Cli, DefaultModelNeedsNoFiles) {
+  const CliRun run = tokenpipe({"generate", "-t", "0"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out, std::string(default_model_text()) + "\n");
+  EXPECT_NE(run.err.find("engine: float"), std::string::npos);
+  EXPECT_NE(run.err.find("achieved tok/s"), std::string::npos);
+}
+
+TEST_F(Cli, SamplingIsReproducibleFromTheSeed) {
+  const std::vector<std::string> args{"generate", "-t", "1.5", "-p", "0.95", "-s", "17", "--print-ids"};
+  const CliRun a = tokenpipe(args), b = tokenpipe(args);
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+}
+
+TEST_F(Cli, JsonReportDescribesTheRun) {
+  const auto path = (dir_ / "report.json").string();
+  const CliRun run = tokenpipe({"generate", "-t", "0", "-n", "5", "--json", path});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto report = nlohmann::json::parse(read_text(path));
+  EXPECT_EQ(report["engine"], "float");
+  EXPECT_EQ(report["model"], "default");
+  EXPECT_EQ(report["positions"], 5);
+  EXPECT_EQ(report["tokens"].size(), 6u);  // BOS and one token per position
+  EXPECT_EQ(report["tokens"][0], 1);
+  EXPECT_EQ(report["config"]["n_kv_heads"], 2);
+}
+
+TEST_F(Cli, StepsBeyondTheContextAreClampedToIt) {
+  TP_REQUIRE_MODEL_FILE("stories260K.bin");
+  const auto path = (dir_ / "r.json").string();
+  const CliRun run = tokenpipe({"generate", model_path("stories260K.bin"), "-t", "0", "-n", "100000", "--json", path});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(nlohmann::json::parse(read_text(path))["steps"], 512);
+}
+
+TEST_F(Cli, InspectReportsConfigAndBytesPerToken) {
+  TP_REQUIRE_MODEL_FILE("stories260K.bin");
+  const CliRun run = tokenpipe({"inspect", model_path("stories260K.bin")});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  for (const char* line : {"n_heads: 8", "n_kv_heads: 4", "n_layers: 5", "hidden_dim: 172", "seq_len: 512",
+                           "weight_bytes_per_token_fp32:", "weight_bytes_per_token_int8:",
+                           "weight_bytes_per_token_int4:", "parameters: "}) {
+    EXPECT_NE(run.out.find(line), std::string::npos) << line;
+  }
+}
+
+TEST_F(Cli, BenchPrintsTokensPerSecond) {
+  const CliRun run = tokenpipe({"bench", "float", "--positions", "8", "--repeats", "1", "--models-dir",
+                             std::string(TOKENPIPE_MODELS_DIR)});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("float_tokens_per_s[default]:"), std::string::npos);
+}
+
+TEST_F(Cli, BadInputsFailWithOneClearLine) {
+  const auto garbage = (dir_ / "garbage.bin").string();
+  { std::ofstream(garbage) << "not a checkpoint"; }
+  expect_clean_failure(tokenpipe({"generate", "missing.bin"}), "missing.bin: no such file");
+  expect_clean_failure(tokenpipe({"generate", garbage}), "truncated");
+  expect_clean_failure(tokenpipe({"inspect", dir_.string()}), "not a regular file");
+  expect_clean_failure(tokenpipe({"generate", "--no-such-flag"}), "--no-such-flag");
+  expect_clean_failure(tokenpipe({"generate", "-t", "-0.5"}), "temperature");
+  expect_clean_failure(tokenpipe({"generate", "-p", "1.5"}), "topp");
+  expect_clean_failure(tokenpipe({"generate", "-n", "-3"}), "steps");
+  expect_clean_failure(tokenpipe({"generate", "--engine", "quantum"}), "quantum");
+  expect_clean_failure(tokenpipe({"generate", "--prompt-ids", "1 x 3"}), "'x' is not a token id");
+  expect_clean_failure(tokenpipe({"generate", "--prompt-ids", "1 100000"}), "outside the vocabulary");
+  expect_clean_failure(tokenpipe({"generate", "--prompt-ids", "1", "-i", "hi"}), "not both");
+  expect_clean_failure(tokenpipe({"generate", "-z", garbage}), "needs a checkpoint");
+  expect_clean_failure(tokenpipe({"generate", "--json", (dir_ / "no/such/dir/r.json").string()}), "cannot write");
+  expect_clean_failure(tokenpipe({}), "subcommand");
+}
+
+TEST_F(Cli, MismatchedTokenizerIsRefused) {
+  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
+  expect_clean_failure(tokenpipe({"generate", model_path("aidreams260K.bin"), "-z", model_path("aidreams260K.bin")}),
+                       "aidreams260K.bin");
+  expect_clean_failure(tokenpipe({"generate", model_path("aidreams260K.bin"), "-i", "hello"}), "needs a tokenizer");
+}
+
+}  // namespace
+}  // namespace tp
