@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   tp::app::add_generate_command(app);
   tp::app::add_inspect_command(app);
+  tp::app::add_eval_command(app);
   tp::app::add_bench_command(app);
   try {
     app.parse(argc, argv);

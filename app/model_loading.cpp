@@ -3,6 +3,7 @@
 #include "app/commands.h"
 #include "golden/default_model.h"
 #include "golden/float_model.h"
+#include "golden/int/int_model.h"
 
 namespace tp::app {
 
@@ -23,10 +24,14 @@ LoadedModel load_model(const std::string& checkpoint_path, const std::string& to
   return loaded;
 }
 
-std::vector<std::string> engine_names() { return {"float"}; }
+std::vector<std::string> engine_names() { return {"float", "int8", "int4"}; }
 
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model) {
   if (name == "float") return std::make_unique<FloatModel>(model.checkpoint);
+  if (name == "int8" || name == "int4") {
+    auto quantized = std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, name == "int8" ? 8 : 4));
+    return std::make_unique<fx::IntModel>(std::move(quantized));
+  }
   throw UsageError("unknown engine '" + name + "'");
 }
 

@@ -66,6 +66,8 @@ SlotOf<W> classifier_slot(W& weights) {
   return {"classifier", weights.classifier.data(), weights.classifier.size()};
 }
 
+std::int64_t rope_floats(const ModelConfig& c) { return std::int64_t{c.seq_len} * (c.head_size() / 2) * 2; }
+
 // run.c's memory_map_weights order, RoPE tables included.
 template <typename W>
 std::vector<SlotOf<W>> legacy_layout(const ModelConfig& c, W& weights) {
@@ -80,7 +82,7 @@ std::vector<SlotOf<W>> legacy_layout(const ModelConfig& c, W& weights) {
   add_per_layer(slots, weights, "w2", &LayerWeights::w2);
   add_per_layer(slots, weights, "w3", &LayerWeights::w3);
   slots.push_back({"rms_final", weights.rms_final.data(), weights.rms_final.size()});
-  slots.push_back({"rope tables", nullptr, std::int64_t{c.seq_len} * (c.head_size() / 2) * 2});
+  slots.push_back({"rope tables", nullptr, rope_floats(c)});
   if (!c.shared_classifier) slots.push_back(classifier_slot(weights));
   return slots;
 }
@@ -166,9 +168,12 @@ Checkpoint parse_legacy(std::span<const std::uint8_t> bytes) {
     ckpt.config.vocab_size = -ckpt.config.vocab_size;
   }
   validate_config(ckpt.config);
+  // Checked from the header before allocating: a header may claim terabytes.
+  require_size(bytes.size(),
+               kLegacyHeaderBytes + (ckpt.config.parameter_count() + rope_floats(ckpt.config)) * 4,
+               "legacy");
   ckpt.weights = allocate_weights(ckpt.config);
   const auto slots = legacy_layout(ckpt.config, ckpt.weights);
-  require_size(bytes.size(), kLegacyHeaderBytes + total_floats(slots) * 4, "legacy");
   for (const auto& slot : slots) read_floats(in, slot);
   finish_weights(ckpt);
   return ckpt;
@@ -193,11 +198,22 @@ Checkpoint parse_ak42(std::span<const std::uint8_t> bytes) {
   }
   require(bytes.size() >= kAk42HeaderBytes, "truncated: the ak42 header needs 256 bytes");
   in.skip(kAk42HeaderBytes - in.offset(), "header padding");
+  // Checked from the header before allocating: a header may claim terabytes. A
+  // version-2 file holds at least one byte per weight, so what is allocated
+  // stays within a few times the file size.
+  const std::int64_t params = ckpt.config.parameter_count();
+  if (version == 1) {
+    require_size(bytes.size(), kAk42HeaderBytes + params * 4, "version-1");
+  } else {
+    const std::int64_t at_least = kAk42HeaderBytes + params;
+    require(static_cast<std::int64_t>(bytes.size()) >= at_least,
+            "truncated: a version-2 checkpoint with this header has at least " +
+                std::to_string(at_least) + " bytes, the file has " + std::to_string(bytes.size()));
+  }
   ckpt.weights = allocate_weights(ckpt.config);
 
   if (version == 1) {
     const auto slots = v1_layout(ckpt.config, ckpt.weights);
-    require_size(bytes.size(), kAk42HeaderBytes + total_floats(slots) * 4, "version-1");
     for (const auto& slot : slots) read_floats(in, slot);
     finish_weights(ckpt);
     return ckpt;

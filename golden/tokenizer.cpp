@@ -107,6 +107,11 @@ int Tokenizer::lookup(std::string_view text) const {
 }
 
 std::vector<int> Tokenizer::encode(std::string_view text, bool bos, bool eos) const {
+  // A vocabulary may be too small to hold the special ids (the merges below index pieces by id).
+  if ((bos && kBosToken >= vocab_size()) || (eos && kEosToken >= vocab_size())) {
+    throw TokenizerError("a vocabulary of " + std::to_string(vocab_size()) +
+                         " pieces has no BOS (1) or EOS (2) piece");
+  }
   std::vector<int> tokens;
   if (bos) tokens.push_back(kBosToken);
   if (!text.empty()) {

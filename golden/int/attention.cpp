@@ -1,0 +1,74 @@
+#include "golden/int/attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "golden/int/exp2.h"
+
+namespace tp::fx {
+
+KvCache::KvCache(int seq_len, int n_kv_heads, int head_size)
+    : n_kv_heads_(n_kv_heads), head_size_(head_size),
+      keys_(static_cast<std::size_t>(seq_len) * n_kv_heads * head_size),
+      values_(keys_.size()),
+      key_scales_(static_cast<std::size_t>(seq_len) * n_kv_heads),
+      value_scales_(key_scales_.size()) {}
+
+void KvCache::store(int pos, std::span<const std::int32_t> k, std::span<const std::int32_t> v) {
+  const QuantVector kq = quantize_q16(k, head_size_);
+  const QuantVector vq = quantize_q16(v, head_size_);
+  std::copy(kq.values.begin(), kq.values.end(), keys_.begin() + static_cast<std::ptrdiff_t>(offset(pos, 0)));
+  std::copy(vq.values.begin(), vq.values.end(), values_.begin() + static_cast<std::ptrdiff_t>(offset(pos, 0)));
+  for (int h = 0; h < n_kv_heads_; ++h) {
+    key_scales_[pos * n_kv_heads_ + h] = kq.scales[h];
+    value_scales_[pos * n_kv_heads_ + h] = vq.scales[h];
+  }
+}
+
+ScaleFp score_scale(int head_size) { return scale_from_double(1.0 / (std::log(2.0) * std::sqrt(head_size))); }
+
+std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_scale, const KvCache& cache,
+                                    int kv_head, int pos, int tile) {
+  const int hs = cache.head_size();
+  if (q.group != hs || q.scales.size() != 1) throw std::invalid_argument("attention: q must be one group of head_size");
+  const ScaleFp qc = multiply(q.scales[0], scores_scale);
+  std::vector<std::int64_t> scores(tile);
+  std::vector<int128> o(hs, 0);
+  int128 l = 0;
+  std::int64_t m = 0;
+  for (int first = 0; first <= pos; first += tile) {
+    const int count = std::min(tile, pos + 1 - first);
+    std::int64_t tile_max = INT64_MIN;
+    for (int j = 0; j < count; ++j) {
+      const auto key = cache.key(first + j, kv_head);
+      std::int32_t dot = 0;
+      for (int i = 0; i < hs; ++i) dot += q.values[i] * key[i];
+      const ScaleFp& ks = cache.key_scale(first + j, kv_head);
+      scores[j] = saturate_i32(round_shift(int128{dot} * qc.mantissa * ks.mantissa, qc.exponent + ks.exponent + 16));
+      tile_max = std::max(tile_max, scores[j]);
+    }
+    const std::int64_t tile_ceiling = (tile_max + 65535) >> 16;
+    if (first == 0) {
+      m = tile_ceiling;
+    } else if (tile_ceiling > m) {
+      const int shift = static_cast<int>(std::min<std::int64_t>(tile_ceiling - m, 126));
+      l = round_shift(l, -shift);
+      for (auto& acc : o) acc = round_shift(acc, -shift);
+      m = tile_ceiling;
+    }
+    for (int j = 0; j < count; ++j) {
+      const std::uint32_t p = exp2_neg(scores[j] - m * 65536);
+      l += p;
+      const auto value = cache.value(first + j, kv_head);
+      const ScaleFp& vs = cache.value_scale(first + j, kv_head);
+      for (int i = 0; i < hs; ++i) o[i] += round_shift(int128{p} * value[i] * vs.mantissa, vs.exponent + 16);
+    }
+  }
+  const int128 inverse = (int128{1} << 46) / l;  // l >= 2^15: the maximum contributes p > 2^15
+  std::vector<std::int32_t> out(hs);
+  for (int i = 0; i < hs; ++i) out[i] = saturate_i32(round_shift(o[i] * inverse, -46));
+  return out;
+}
+
+}  // namespace tp::fx

@@ -1,0 +1,58 @@
+// tp_attention and the INT8 KV cache: scores, online base-2 softmax over tiles
+// of KV positions (the KV pages), and the weighted sum of values.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "golden/int/quantize.h"
+
+namespace tp::fx {
+
+// Positions per tile of the online softmax: the KV page size (tp_pkg::PageSize).
+inline constexpr int kAttentionTile = 16;
+
+// One layer's K and V: int8 per (position, KV head) with one ScaleFp each.
+class KvCache {
+ public:
+  KvCache(int seq_len, int n_kv_heads, int head_size);
+
+  // Quantizes k and v (Q16.16, [n_kv_heads * head_size]) per head and stores them.
+  void store(int pos, std::span<const std::int32_t> k, std::span<const std::int32_t> v);
+
+  std::span<const std::int8_t> key(int pos, int head) const { return {&keys_[offset(pos, head)], span_size()}; }
+  std::span<const std::int8_t> value(int pos, int head) const { return {&values_[offset(pos, head)], span_size()}; }
+  const ScaleFp& key_scale(int pos, int head) const { return key_scales_[pos * n_kv_heads_ + head]; }
+  const ScaleFp& value_scale(int pos, int head) const { return value_scales_[pos * n_kv_heads_ + head]; }
+  int head_size() const { return head_size_; }
+
+ private:
+  std::size_t offset(int pos, int head) const {
+    return (static_cast<std::size_t>(pos) * n_kv_heads_ + head) * head_size_;
+  }
+  std::size_t span_size() const { return static_cast<std::size_t>(head_size_); }
+
+  int n_kv_heads_, head_size_;
+  std::vector<std::int8_t> keys_, values_;
+  std::vector<ScaleFp> key_scales_, value_scales_;
+};
+
+// log2(e) / sqrt(head_size): folded into the scores so softmax is base 2.
+ScaleFp score_scale(int head_size);
+
+// One query head over positions 0..pos of one KV head; returns head_size
+// values in Q16.16. q is the query quantized as one group (quantize_q16 with
+// group = head_size). With qc = q.scale * score_scale (ScaleFp product):
+//   S_t = saturate_i32(round_shift(dot(q, k_t) * qc.m * ks_t.m, qc.e + ks_t.e + 16))
+// Tiles of `tile` positions from 0; per tile, m = ceil(max S_t / 2^16) as an
+// integer (first tile), or, when that exceeds the running m, the running l and
+// o are round_shift-ed right by the difference and m moves up. Then per t:
+//   p_t = exp2_neg(S_t - m * 2^16),  l += p_t,
+//   o_i += round_shift(p_t * v_ti * vs_t.m, vs_t.e + 16).
+// Finally out_i = saturate_i32(round_shift(o_i * floor(2^46 / l), -46)).
+// Integer m makes every rescale an exact shift amount.
+std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_scale, const KvCache& cache,
+                                    int kv_head, int pos, int tile = kAttentionTile);
+
+}  // namespace tp::fx

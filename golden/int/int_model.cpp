@@ -1,0 +1,70 @@
+#include "golden/int/int_model.h"
+
+#include "golden/int/rope.h"
+#include "golden/int/silu.h"
+
+namespace tp::fx {
+
+namespace {
+
+void add_residual(std::vector<std::int32_t>& x, const std::vector<std::int32_t>& y) {
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = saturate_i32(int128{x[i]} + y[i]);
+}
+
+}  // namespace
+
+std::vector<std::int32_t> embed(const QuantMatrix& embedding, int token) {
+  std::vector<std::int32_t> x(embedding.cols);
+  for (int i = 0; i < embedding.cols; ++i) {
+    const ScaleFp s = scale_from_fp16(embedding.scale_bits(token, i / kBlock));
+    const int128 product = int128{embedding.value(token, i)} * s.mantissa;
+    x[i] = saturate_i32(round_shift(s.negative ? -product : product, s.exponent + kResidualFrac));
+  }
+  return x;
+}
+
+IntModel::IntModel(std::shared_ptr<const QuantizedModel> model)
+    : model_(std::move(model)), constants_(model_constants(model_->config)) {
+  const ModelConfig& c = config();
+  caches_.assign(c.n_layers, KvCache(c.seq_len, c.n_kv_heads, c.head_size()));
+  logits_q16_.resize(c.vocab_size);
+  logits_.resize(c.vocab_size);
+}
+
+std::span<const float> IntModel::forward(int token, int pos) {
+  const ModelConfig& c = config();
+  check_forward_arguments(c, token, pos);
+  const int dim = c.dim, kv_dim = c.kv_dim(), hs = c.head_size();
+
+  std::vector<std::int32_t> x = embed(model_->embedding, token);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const QuantizedLayer& layer = model_->layers[l];
+
+    const auto qkv = matvec(layer.wqkv, rmsnorm(x, layer.rms_att, constants_.inv_dim));
+    std::vector<std::int32_t> q(qkv.begin(), qkv.begin() + dim);
+    std::vector<std::int32_t> k(qkv.begin() + dim, qkv.begin() + dim + kv_dim);
+    const std::span<const std::int32_t> v(qkv.data() + dim + kv_dim, kv_dim);
+    rope(q, hs, pos, constants_.rope_steps);
+    rope(k, hs, pos, constants_.rope_steps);
+    caches_[l].store(pos, k, v);
+
+    std::vector<std::int32_t> heads(dim);
+    for (int h = 0; h < c.n_heads; ++h) {
+      const QuantVector qh = quantize_q16(std::span(q).subspan(h * hs, hs), hs);
+      const auto out = attention(qh, constants_.score_scale, caches_[l], h / c.kv_mul(), pos);
+      std::copy(out.begin(), out.end(), heads.begin() + h * hs);
+    }
+    add_residual(x, matvec(layer.wo, quantize_q16(heads)));
+
+    const auto h13 = matvec(layer.w13, rmsnorm(x, layer.rms_ffn, constants_.inv_dim));
+    std::vector<std::int32_t> gated(c.hidden_dim);
+    for (int j = 0; j < c.hidden_dim; ++j) gated[j] = silu_gate(h13[2 * j], h13[2 * j + 1]);
+    add_residual(x, matvec(layer.w2, quantize_q16(gated)));
+  }
+
+  logits_q16_ = matvec(model_->classifier, rmsnorm(x, model_->rms_final, constants_.inv_dim));
+  for (int i = 0; i < c.vocab_size; ++i) logits_[i] = static_cast<float>(from_q16(logits_q16_[i]));
+  return logits_;
+}
+
+}  // namespace tp::fx

@@ -1,0 +1,130 @@
+#include "golden/int/quantize.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace tp::fx {
+
+namespace {
+
+std::int8_t round_clamped(float v, float scale, int lo, int hi) {
+  if (scale == 0.0f) return 0;
+  const float q = std::round(v / scale);  // std::round: half away from zero
+  return static_cast<std::int8_t>(std::fmax(static_cast<float>(lo), std::fmin(static_cast<float>(hi), q)));
+}
+
+// The fp16 scale of one block: absmax / 127 (INT8) or the extreme value / -8 (INT4).
+std::uint16_t block_scale(const float* block, int count, int bits) {
+  float extreme = 0.0f;
+  for (int i = 0; i < count; ++i) {
+    if (std::fabs(block[i]) > std::fabs(extreme)) extreme = block[i];
+  }
+  return fp16_from_float(bits == 8 ? std::fabs(extreme) / 127.0f : extreme / -8.0f);
+}
+
+}  // namespace
+
+QuantMatrix quantize_matrix(const MatrixRM& w, int bits) {
+  if (bits != 8 && bits != 4) throw std::invalid_argument("weights are INT8 or INT4");
+  QuantMatrix m;
+  m.rows = static_cast<int>(w.rows());
+  m.cols = static_cast<int>(w.cols());
+  m.bits = bits;
+  m.values.assign(static_cast<std::size_t>(m.rows) * m.padded_cols(), 0);
+  m.scales.assign(static_cast<std::size_t>(m.rows) * m.blocks(), 0);
+  const int lo = bits == 8 ? -127 : -8;
+  const int hi = bits == 8 ? 127 : 7;
+  for (int r = 0; r < m.rows; ++r) {
+    for (int b = 0; b < m.blocks(); ++b) {
+      const int first = b * kBlock;
+      const int count = std::min(kBlock, m.cols - first);
+      const float* block = w.data() + static_cast<std::size_t>(r) * m.cols + first;
+      const std::uint16_t scale_bits = block_scale(block, count, bits);
+      m.scales[static_cast<std::size_t>(r) * m.blocks() + b] = scale_bits;
+      const float scale = float_from_fp16(scale_bits);
+      for (int i = 0; i < count; ++i) {
+        m.values[static_cast<std::size_t>(r) * m.padded_cols() + first + i] = round_clamped(block[i], scale, lo, hi);
+      }
+    }
+  }
+  return m;
+}
+
+MatrixRM dequantize(const QuantMatrix& m) {
+  MatrixRM w(m.rows, m.cols);
+  for (int r = 0; r < m.rows; ++r) {
+    for (int c = 0; c < m.cols; ++c) {
+      w(r, c) = static_cast<float>(m.value(r, c)) * float_from_fp16(m.scale_bits(r, c / kBlock));
+    }
+  }
+  return w;
+}
+
+QuantMatrix slice_rows(const QuantMatrix& m, int first, int count) {
+  if (first < 0 || count < 0 || first + count > m.rows) throw std::out_of_range("slice_rows outside the matrix");
+  QuantMatrix s{count, m.cols, m.bits, {}, {}};
+  s.values.assign(m.values.begin() + static_cast<std::ptrdiff_t>(first) * m.padded_cols(),
+                  m.values.begin() + static_cast<std::ptrdiff_t>(first + count) * m.padded_cols());
+  s.scales.assign(m.scales.begin() + static_cast<std::ptrdiff_t>(first) * m.blocks(),
+                  m.scales.begin() + static_cast<std::ptrdiff_t>(first + count) * m.blocks());
+  return s;
+}
+
+QuantMatrix stack_rows(const QuantMatrix& a, const QuantMatrix& b) {
+  if (a.cols != b.cols || a.bits != b.bits) throw std::invalid_argument("stack_rows: shapes differ");
+  QuantMatrix s = a;
+  s.rows += b.rows;
+  s.values.insert(s.values.end(), b.values.begin(), b.values.end());
+  s.scales.insert(s.scales.end(), b.scales.begin(), b.scales.end());
+  return s;
+}
+
+QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor, int group) {
+  if (group < 1) throw std::invalid_argument("group must be positive");
+  if (factor.negative || factor.is_zero()) throw std::invalid_argument("the activation factor must be positive");
+  const std::size_t groups = (z.size() + group - 1) / group;
+  QuantVector q{group, std::vector<std::int8_t>(groups * group, 0), std::vector<ScaleFp>(groups)};
+  for (std::size_t g = 0; g < groups; ++g) {
+    const std::size_t first = g * group;
+    const std::size_t last = std::min(z.size(), first + group);
+    uint128 absmax = 0;
+    for (std::size_t i = first; i < last; ++i) {
+      const uint128 magnitude = z[i] < 0 ? static_cast<uint128>(-static_cast<int128>(z[i])) : static_cast<uint128>(z[i]);
+      absmax = std::max(absmax, magnitude);
+    }
+    if (absmax == 0) continue;
+    for (std::size_t i = first; i < last; ++i) {
+      q.values[i] = static_cast<std::int8_t>(div_round_away(int128{127} * z[i], static_cast<int128>(absmax)));
+    }
+    const uint128 numerator = (absmax * factor.mantissa) << 12;
+    q.scales[g] = normalize(numerator / 127, factor.exponent - frac_bits - 12);
+  }
+  return q;
+}
+
+QuantVector quantize_q16(std::span<const std::int32_t> x, int group) {
+  const std::vector<std::int64_t> wide(x.begin(), x.end());
+  return quantize_activations(wide, kResidualFrac, kUnitScale, group);
+}
+
+std::vector<std::int32_t> matvec(const QuantMatrix& w, const QuantVector& x) {
+  if (x.group != kBlock || static_cast<int>(x.scales.size()) != w.blocks()) {
+    throw std::invalid_argument("matvec: activation groups do not match the weight blocks");
+  }
+  std::vector<std::int32_t> y(w.rows);
+  for (int r = 0; r < w.rows; ++r) {
+    int128 acc = 0;
+    for (int b = 0; b < w.blocks(); ++b) {
+      std::int32_t dot = 0;
+      for (int i = 0; i < kBlock; ++i) dot += w.value(r, b * kBlock + i) * x.values[b * kBlock + i];
+      const ScaleFp ws = scale_from_fp16(w.scale_bits(r, b));
+      const ScaleFp& xs = x.scales[b];
+      const int128 product = int128{dot} * ws.mantissa * xs.mantissa;
+      acc += round_shift(ws.negative ? -product : product, ws.exponent + xs.exponent + kAccumulatorFrac);
+    }
+    y[r] = saturate_i32(round_shift(acc, kResidualFrac - kAccumulatorFrac));
+  }
+  return y;
+}
+
+}  // namespace tp::fx

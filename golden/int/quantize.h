@@ -1,0 +1,66 @@
+// Quantized tensors: weights in blocks of 32 along the input dimension with one
+// fp16 scale per block (INT8 as ggml's Q8_0, INT4 as its Q4_0), and dynamic
+// INT8 activations with one ScaleFp per group.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "golden/checkpoint.h"
+#include "golden/int/scale.h"
+
+namespace tp::fx {
+
+inline constexpr int kBlock = 32;  // weights per block, activations per group
+
+struct QuantMatrix {
+  int rows = 0;  // output features
+  int cols = 0;  // input features, before padding
+  int bits = 8;  // 8: values in [-127, 127]; 4: values in [-8, 7]
+  std::vector<std::int8_t> values;     // [rows][padded_cols()], zero in the padding
+  std::vector<std::uint16_t> scales;   // fp16 bits, [rows][blocks()]
+
+  int blocks() const { return (cols + kBlock - 1) / kBlock; }
+  int padded_cols() const { return blocks() * kBlock; }
+  std::int8_t value(int row, int col) const { return values[static_cast<std::size_t>(row) * padded_cols() + col]; }
+  std::uint16_t scale_bits(int row, int block) const { return scales[static_cast<std::size_t>(row) * blocks() + block]; }
+};
+
+// INT8: scale = fp16(absmax / 127), q = clamp(round_half_away(w / scale), -127, 127).
+// INT4: scale = fp16(m / -8) for m the block's value of largest magnitude (the
+// first on ties), q = clamp(round_half_away(w / scale), -8, 7). Both divide by
+// the stored (fp16-rounded) scale; an all-zero block gets scale 0 and q = 0.
+QuantMatrix quantize_matrix(const MatrixRM& w, int bits);
+MatrixRM dequantize(const QuantMatrix& m);
+
+// Rows [first, first + count) of m.
+QuantMatrix slice_rows(const QuantMatrix& m, int first, int count);
+// Rows of a stacked on rows of b (same cols and bits).
+QuantMatrix stack_rows(const QuantMatrix& a, const QuantMatrix& b);
+
+struct QuantVector {
+  int group = kBlock;
+  std::vector<std::int8_t> values;  // padded to a whole number of groups with zeros
+  std::vector<ScaleFp> scales;      // one per group
+};
+
+// tp_act_quant: z holds integers of value z * 2^-frac_bits, times a positive
+// per-vector factor. Per group of `group` values, A = max |z|:
+//   q = round_half_away(127 * z / A)  (exact integer division),
+//   scale = normalize(floor(A * factor.mantissa * 2^12 / 127)) * 2^(factor.exponent - frac_bits - 12),
+// so that value ~= q * scale. An all-zero group gets q = 0 and the zero scale.
+QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor,
+                                 int group = kBlock);
+QuantVector quantize_q16(std::span<const std::int32_t> x, int group = kBlock);  // factor 1, 16 fractional bits
+
+// Accumulator fractional bits of the block-scaled dot products.
+inline constexpr int kAccumulatorFrac = 24;
+
+// tp_matrix_engine (GEMV): y = W x with, per output row j,
+//   acc = sum over blocks b of round_shift(d_b * w.m * x.m (signed by w), w.e + x.e + 24),
+//   d_b = the int32 dot product of block b,
+//   y_j = saturate_i32(round_shift(acc, 16 - 24))   (Q16.16).
+std::vector<std::int32_t> matvec(const QuantMatrix& w, const QuantVector& x);
+
+}  // namespace tp::fx
