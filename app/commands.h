@@ -9,6 +9,7 @@ void add_generate_command(CLI::App& app);
 void add_inspect_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 
 // A user error (bad argument or file): main prints it as one line, exit 1.
 class UsageError : public std::runtime_error {

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   tp::app::add_generate_command(app);
   tp::app::add_inspect_command(app);
   tp::app::add_eval_command(app);
+  tp::app::add_quantize_command(app);
   tp::app::add_bench_command(app);
   try {
     app.parse(argc, argv);

@@ -29,7 +29,9 @@ std::vector<std::string> engine_names() { return {"float", "int8", "int4"}; }
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model) {
   if (name == "float") return std::make_unique<FloatModel>(model.checkpoint);
   if (name == "int8" || name == "int4") {
-    auto quantized = std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, name == "int8" ? 8 : 4));
+    const fx::ActivationStats stats = fx::calibrate(model.checkpoint);
+    auto quantized =
+        std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, name == "int8" ? 8 : 4, &stats));
     return std::make_unique<fx::IntModel>(std::move(quantized));
   }
   throw UsageError("unknown engine '" + name + "'");

@@ -78,6 +78,7 @@ std::span<const float> FloatModel::forward(int token, int pos) {
     const LayerWeights& layer = w.layers[l];
 
     rmsnorm(xb_, x_, layer.rms_att);
+    observe(MatmulInput::kQkv, l, xb_);
     matvec(q_, layer.wq, xb_);
     matvec(key_cache_[l].row(pos), layer.wk, xb_);
     matvec(value_cache_[l].row(pos), layer.wv, xb_);
@@ -85,10 +86,12 @@ std::span<const float> FloatModel::forward(int token, int pos) {
     rope(key_cache_[l].row(pos), pos, c.head_size());
 
     attention(l, pos);
+    observe(MatmulInput::kWo, l, xb_);
     matvec(xb2_, layer.wo, xb_);
     for (int i = 0; i < c.dim; ++i) x_[i] += xb2_[i];
 
     rmsnorm(xb_, x_, layer.rms_ffn);
+    observe(MatmulInput::kW13, l, xb_);
     matvec(hb_, layer.w1, xb_);
     matvec(hb2_, layer.w3, xb_);
     for (int i = 0; i < c.hidden_dim; ++i) {
@@ -97,11 +100,13 @@ std::span<const float> FloatModel::forward(int token, int pos) {
       value *= hb2_[i];                           // gate
       hb_[i] = value;
     }
+    observe(MatmulInput::kW2, l, hb_);
     matvec(xb_, layer.w2, hb_);
     for (int i = 0; i < c.dim; ++i) x_[i] += xb_[i];
   }
 
   rmsnorm(x_, x_, w.rms_final);
+  observe(MatmulInput::kClassifier, 0, x_);
   matvec(logits_, w.classifier, x_);
   return {logits_.data(), static_cast<std::size_t>(logits_.size())};
 }

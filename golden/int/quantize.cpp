@@ -13,40 +13,101 @@ std::int8_t round_clamped(float v, float scale, int lo, int hi) {
   return static_cast<std::int8_t>(std::fmax(static_cast<float>(lo), std::fmin(static_cast<float>(hi), q)));
 }
 
-// The fp16 scale of one block: absmax / 127 (INT8) or the extreme value / -8 (INT4).
-std::uint16_t block_scale(const float* block, int count, int bits) {
+// Squared error of a block quantized against `scale_bits`, each weight's
+// error weighted by the importance of its column (1 when none is given).
+double block_error(const float* block, const float* importance, int count, std::uint16_t scale_bits, int lo,
+                   int hi) {
+  const float scale = float_from_fp16(scale_bits);
+  double error = 0;
+  for (int i = 0; i < count; ++i) {
+    const double e = block[i] - static_cast<double>(round_clamped(block[i], scale, lo, hi)) * scale;
+    error += (importance != nullptr ? importance[i] : 1.0) * e * e;
+  }
+  return error;
+}
+
+// The fp16 scale of one block: the candidate with the least squared error among
+// base * (1 + k/400), k = -100..100 (within 25% of base), where base is
+// absmax / 127 (INT8) or the extreme value / -8 (INT4); k = 0 is tried first
+// and a candidate must be strictly better to replace the best so far.
+std::uint16_t block_scale(const float* block, const float* importance, int count, int bits) {
   float extreme = 0.0f;
   for (int i = 0; i < count; ++i) {
     if (std::fabs(block[i]) > std::fabs(extreme)) extreme = block[i];
   }
-  return fp16_from_float(bits == 8 ? std::fabs(extreme) / 127.0f : extreme / -8.0f);
+  const float base = bits == 8 ? std::fabs(extreme) / 127.0f : extreme / -8.0f;
+  const int lo = bits == 8 ? -127 : -8;
+  const int hi = bits == 8 ? 127 : 7;
+  std::uint16_t best = fp16_from_float(base);
+  double best_error = block_error(block, importance, count, best, lo, hi);
+  for (int k = 1; k <= 100; ++k) {
+    for (const int sign : {-1, 1}) {
+      const std::uint16_t candidate = fp16_from_float(base * (1.0f + static_cast<float>(sign * k) / 400.0f));
+      const double error = block_error(block, importance, count, candidate, lo, hi);
+      if (error < best_error) {
+        best_error = error;
+        best = candidate;
+      }
+    }
+  }
+  return best;
 }
 
 }  // namespace
 
-QuantMatrix quantize_matrix(const MatrixRM& w, int bits) {
-  if (bits != 8 && bits != 4) throw std::invalid_argument("weights are INT8 or INT4");
-  QuantMatrix m;
-  m.rows = static_cast<int>(w.rows());
-  m.cols = static_cast<int>(w.cols());
-  m.bits = bits;
+namespace {
+
+// Fills m (shape and bits set) block by block; `keep` may supply a block's
+// values and scale instead (returns false to quantize the block from w).
+template <typename KeepBlock>
+void fill_blocks(QuantMatrix& m, const MatrixRM& w, std::span<const float> importance, KeepBlock keep) {
+  if (!importance.empty() && importance.size() != static_cast<std::size_t>(m.cols)) {
+    throw std::invalid_argument("importance needs one value per input column");
+  }
   m.values.assign(static_cast<std::size_t>(m.rows) * m.padded_cols(), 0);
   m.scales.assign(static_cast<std::size_t>(m.rows) * m.blocks(), 0);
-  const int lo = bits == 8 ? -127 : -8;
-  const int hi = bits == 8 ? 127 : 7;
+  const int lo = m.bits == 8 ? -127 : -8;
+  const int hi = m.bits == 8 ? 127 : 7;
   for (int r = 0; r < m.rows; ++r) {
     for (int b = 0; b < m.blocks(); ++b) {
       const int first = b * kBlock;
       const int count = std::min(kBlock, m.cols - first);
+      std::int8_t* values = &m.values[static_cast<std::size_t>(r) * m.padded_cols() + first];
+      std::uint16_t& scale_bits = m.scales[static_cast<std::size_t>(r) * m.blocks() + b];
+      if (keep(r, first, count, values, scale_bits)) continue;
       const float* block = w.data() + static_cast<std::size_t>(r) * m.cols + first;
-      const std::uint16_t scale_bits = block_scale(block, count, bits);
-      m.scales[static_cast<std::size_t>(r) * m.blocks() + b] = scale_bits;
+      scale_bits = block_scale(block, importance.empty() ? nullptr : &importance[first], count, m.bits);
       const float scale = float_from_fp16(scale_bits);
-      for (int i = 0; i < count; ++i) {
-        m.values[static_cast<std::size_t>(r) * m.padded_cols() + first + i] = round_clamped(block[i], scale, lo, hi);
-      }
+      for (int i = 0; i < count; ++i) values[i] = round_clamped(block[i], scale, lo, hi);
     }
   }
+}
+
+}  // namespace
+
+QuantMatrix quantize_matrix(const MatrixRM& w, int bits, std::span<const float> importance) {
+  if (bits != 8 && bits != 4) throw std::invalid_argument("weights are INT8 or INT4");
+  QuantMatrix m{static_cast<int>(w.rows()), static_cast<int>(w.cols()), bits, {}, {}};
+  fill_blocks(m, w, importance, [](int, int, int, std::int8_t*, std::uint16_t&) { return false; });
+  return m;
+}
+
+QuantMatrix quantize_matrix_from_q8(const MatrixRM& w, const StoredQ8Tensor& stored, int group_size,
+                                    std::span<const float> importance) {
+  if (stored.values.size() != static_cast<std::size_t>(w.size()) || group_size < 1) {
+    throw std::invalid_argument("stored Q8_0 tensor " + stored.name + " does not match its matrix");
+  }
+  QuantMatrix m{static_cast<int>(w.rows()), static_cast<int>(w.cols()), 8, {}, {}};
+  fill_blocks(m, w, importance, [&](int row, int first, int count, std::int8_t* values, std::uint16_t& scale_bits) {
+    const std::size_t start = static_cast<std::size_t>(row) * m.cols + first;
+    const std::size_t group = start / group_size;
+    if ((start + count - 1) / group_size != group) return false;  // the block straddles two stored groups
+    const float scale = stored.scales[group];
+    if (!std::isfinite(scale) || std::fabs(scale) > 65504.0f) return false;
+    scale_bits = fp16_from_float(scale);
+    for (int i = 0; i < count; ++i) values[i] = stored.values[start + i];
+    return true;
+  });
   return m;
 }
 

@@ -27,11 +27,20 @@ struct QuantMatrix {
   std::uint16_t scale_bits(int row, int block) const { return scales[static_cast<std::size_t>(row) * blocks() + block]; }
 };
 
-// INT8: scale = fp16(absmax / 127), q = clamp(round_half_away(w / scale), -127, 127).
-// INT4: scale = fp16(m / -8) for m the block's value of largest magnitude (the
-// first on ties), q = clamp(round_half_away(w / scale), -8, 7). Both divide by
-// the stored (fp16-rounded) scale; an all-zero block gets scale 0 and q = 0.
-QuantMatrix quantize_matrix(const MatrixRM& w, int bits);
+// Per block, q = clamp(round_half_away(w / scale), lo, hi) against the stored
+// (fp16-rounded) scale; INT8: [-127, 127] around base = absmax / 127, INT4:
+// [-8, 7] around base = m / -8 for m the value of largest magnitude (the first
+// on ties, as ggml's Q4_0). The scale is the fp16 candidate base * (1 + k/400),
+// k in [-100, 100], with the least squared error (k = 0 on ties): an offline
+// search that costs the hardware nothing. An all-zero block gets scale 0.
+// `importance` (empty, or one value per column: the mean square of the input
+// that column multiplies) weights each weight's squared error in the search.
+QuantMatrix quantize_matrix(const MatrixRM& w, int bits, std::span<const float> importance = {});
+// INT8 from an ak42 version-2 (Q8_0) tensor: a block of 32 that lies inside
+// one stored group keeps the stored int8 values, with the group's fp32 scale
+// rounded to fp16; a block straddling two groups is quantized from w as above.
+QuantMatrix quantize_matrix_from_q8(const MatrixRM& w, const StoredQ8Tensor& stored, int group_size,
+                                    std::span<const float> importance = {});
 MatrixRM dequantize(const QuantMatrix& m);
 
 // Rows [first, first + count) of m.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "golden/checkpoint.h"
+#include "golden/int/calibration.h"
 #include "golden/int/quantize.h"
 #include "golden/int/rmsnorm.h"
 
@@ -38,10 +39,12 @@ struct ModelConstants {
 };
 ModelConstants model_constants(const ModelConfig& config);
 
-// bits: 8 or 4. A version-2 (Q8_0) checkpoint quantized to INT8 keeps its
-// stored int8 values wherever a block of 32 lies inside one stored group;
-// other blocks are requantized from the dequantized weights.
-QuantizedModel quantize_model(const Checkpoint& checkpoint, int bits);
+// bits: 8 or 4. With `stats`, every block scale minimizes the rounding error
+// weighted by its columns' mean square input (activation-aware); without,
+// the plain squared error. A version-2 (Q8_0) checkpoint quantized to INT8
+// keeps its stored int8 values wherever a block of 32 lies inside one stored
+// group; other blocks are requantized from the dequantized weights.
+QuantizedModel quantize_model(const Checkpoint& checkpoint, int bits, const ActivationStats* stats = nullptr);
 
 QuantMatrix interleave_rows(const QuantMatrix& even, const QuantMatrix& odd);
 

@@ -1,0 +1,60 @@
+#include "golden/int/quantized_model.h"
+
+#include <gtest/gtest.h>
+
+#include "golden/default_model.h"
+
+namespace tp {
+namespace {
+
+TEST(QuantizedModel, FusesQkvByStackingAndW1W3ByInterleaving) {
+  const auto model = make_default_model();
+  const auto& w = model.checkpoint->weights.layers[0];
+  const fx::QuantizedModel q = fx::quantize_model(*model.checkpoint, 8);
+  const ModelConfig& c = q.config;
+  const auto wq = fx::quantize_matrix(w.wq, 8), wk = fx::quantize_matrix(w.wk, 8), wv = fx::quantize_matrix(w.wv, 8);
+  const auto& wqkv = q.layers[0].wqkv;
+  ASSERT_EQ(wqkv.rows, c.dim + 2 * c.kv_dim());
+  for (int col = 0; col < c.dim; ++col) {
+    EXPECT_EQ(wqkv.value(0, col), wq.value(0, col));
+    EXPECT_EQ(wqkv.value(c.dim, col), wk.value(0, col));
+    EXPECT_EQ(wqkv.value(c.dim + c.kv_dim() + 3, col), wv.value(3, col));
+  }
+  const auto w1 = fx::quantize_matrix(w.w1, 8), w3 = fx::quantize_matrix(w.w3, 8);
+  const auto& w13 = q.layers[0].w13;
+  ASSERT_EQ(w13.rows, 2 * c.hidden_dim);
+  for (int j : {0, 1, c.hidden_dim - 1}) {
+    for (int col = 0; col < c.dim; ++col) {
+      EXPECT_EQ(w13.value(2 * j, col), w1.value(j, col));
+      EXPECT_EQ(w13.value(2 * j + 1, col), w3.value(j, col));
+    }
+  }
+}
+
+TEST(QuantizedModel, KeepsTheStoredValuesOfAQ8Checkpoint) {
+  const auto model = make_default_model();
+  const ModelConfig& c = model.checkpoint->config;
+  for (const int group_size : {32, 64}) {
+    const Checkpoint v2 = parse_checkpoint(
+        serialize_checkpoint(c, model.checkpoint->weights, CheckpointFormat::kQ8V2, group_size));
+    const fx::QuantizedModel q = fx::quantize_model(v2, 8);
+    // wq[0] is the first layer tensor after the embedding in file order.
+    const StoredQ8Tensor& stored = v2.stored_q8[1];
+    ASSERT_EQ(stored.name, "wq[0]");
+    const auto& wqkv = q.layers[0].wqkv;
+    for (int row = 0; row < c.dim; ++row) {
+      for (int col = 0; col < c.dim; ++col) {
+        const std::size_t flat = static_cast<std::size_t>(row) * c.dim + col;
+        ASSERT_EQ(wqkv.value(row, col), stored.values[flat]) << row << "," << col;
+        ASSERT_EQ(wqkv.scale_bits(row, col / 32), fx::fp16_from_float(stored.scales[flat / group_size]));
+      }
+    }
+    // w2 rows are 176 long: with groups of 64, blocks straddle groups and are
+    // requantized; the result must still be a faithful INT8 matrix.
+    const MatrixRM w2 = fx::dequantize(q.layers[0].w2);
+    EXPECT_LT((w2 - v2.weights.layers[0].w2).cwiseAbs().maxCoeff(), 0.01f);
+  }
+}
+
+}  // namespace
+}  // namespace tp
