@@ -28,9 +28,12 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure ## build the golden library, the CLI and every testbench
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: configure ## generate text with the embedded default model
+demo: configure ## generate text with the embedded default model (float, INT8, INT4 golden paths)
 	cmake --build $(BUILD) -j $(JOBS) --target tokenpipe
-	$(TOKENPIPE) generate -n 96 -t 0
+	@for engine in float int8 int4; do \
+	  echo "== tokenpipe generate --engine $$engine -t 0 (embedded default model)"; \
+	  $(TOKENPIPE) generate --engine $$engine -t 0 || exit 1; \
+	done
 
 test: build ## every test: golden, CLI, RTL lint, testbenches, synthesis checks
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

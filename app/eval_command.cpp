@@ -8,6 +8,7 @@
 #include "app/model_loading.h"
 #include "app/report.h"
 #include "golden/eval.h"
+#include "golden/float_model.h"
 
 namespace tp::app {
 
@@ -17,6 +18,7 @@ struct EvalOptions {
   std::string checkpoint;
   std::string engine = "int8";
   std::string ids_file;
+  std::string image;
   std::string json_path;
 };
 
@@ -52,15 +54,15 @@ std::vector<int> read_ids_file(const std::string& path) {
 void run_eval(const EvalOptions& options) {
   check_writable(options.json_path);
   const auto ids = read_ids_file(options.ids_file);
-  const LoadedModel model = load_model(options.checkpoint, "");
+  const LoadedModel model = load_model(options.checkpoint, "", options.image);
   for (const int id : ids) {
     if (id < 0 || id >= model.checkpoint->config.vocab_size) {
       throw UsageError(options.ids_file + ": token " + std::to_string(id) + " is outside the vocabulary");
     }
   }
-  auto reference = make_engine("float", model);
+  FloatModel reference(model.checkpoint);
   auto candidate = make_engine(options.engine, model);
-  const EvalMetrics m = teacher_forced_compare(*reference, *candidate, ids);
+  const EvalMetrics m = teacher_forced_compare(reference, *candidate, ids);
   std::cout << "positions: " << m.positions << "\n"
             << "top1_agreement: " << m.top1_agreement << "\n"
             << "mean_kl: " << m.mean_kl << "\n"
@@ -88,6 +90,7 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--ids-file", options->ids_file, "token ids, BOS first (or `generate --print-ids` output)")
       ->required();
+  cmd->add_option("--image", options->image, "weight image (tokenpipe quantize) to evaluate instead of quantizing");
   cmd->add_option("--json", options->json_path, "write a JSON report to this file");
   cmd->callback([options] { run_eval(*options); });
 }

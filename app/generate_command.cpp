@@ -22,6 +22,7 @@ struct GenerateOptions {
   std::string prompt;
   std::string prompt_ids;
   std::string engine = "float";
+  std::string image;
   std::string json_path;
   int steps = 256;
   float temperature = 1.0f;
@@ -73,7 +74,7 @@ void run_generate(const GenerateOptions& options) {
   if (options.topp < 0.0f || options.topp > 1.0f) throw UsageError("-p/--topp must be in [0, 1]");
 
   check_writable(options.json_path);
-  const LoadedModel model = load_model(options.checkpoint, options.tokenizer);
+  const LoadedModel model = load_model(options.checkpoint, options.tokenizer, options.image);
   const ModelConfig& config = model.checkpoint->config;
   // As in run.c: 0 or more than the context means the whole context.
   const int steps = options.steps == 0 || options.steps > config.seq_len ? config.seq_len : options.steps;
@@ -138,6 +139,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--engine", options->engine, "engine that runs the model")
       ->check(CLI::IsMember(engine_names()))
       ->capture_default_str();
+  cmd->add_option("--image", options->image, "weight image (tokenpipe quantize) for the int8/int4 engine");
   cmd->add_flag("--print-ids", options->print_ids, "end with a line 'ids: <tokens after the first>'");
   cmd->add_option("--json", options->json_path, "write a JSON report to this file");
   cmd->callback([options] { run_generate(*options); });

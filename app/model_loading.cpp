@@ -4,35 +4,62 @@
 #include "golden/default_model.h"
 #include "golden/float_model.h"
 #include "golden/int/int_model.h"
+#include "golden/int/weight_image.h"
 
 namespace tp::app {
 
-LoadedModel load_model(const std::string& checkpoint_path, const std::string& tokenizer_path) {
+namespace {
+
+LoadedModel load_checkpoint_and_tokenizer(const std::string& checkpoint_path, const std::string& tokenizer_path) {
   if (checkpoint_path.empty()) {
     if (!tokenizer_path.empty()) {
       throw UsageError("-z/--tokenizer needs a checkpoint; the default model has its own tokenizer");
     }
     DefaultModel model = make_default_model();
-    return {"default", std::move(model.checkpoint), std::move(model.tokenizer)};
+    return {"default", std::move(model.checkpoint), std::move(model.tokenizer), nullptr};
   }
-  LoadedModel loaded{checkpoint_path,
-                     std::make_shared<const Checkpoint>(read_checkpoint(checkpoint_path)),
-                     std::nullopt};
+  LoadedModel loaded{checkpoint_path, std::make_shared<const Checkpoint>(read_checkpoint(checkpoint_path)),
+                     std::nullopt, nullptr};
   if (!tokenizer_path.empty()) {
     loaded.tokenizer = Tokenizer::read(tokenizer_path, loaded.checkpoint->config.vocab_size);
   }
   return loaded;
 }
 
+}  // namespace
+
+LoadedModel load_model(const std::string& checkpoint_path, const std::string& tokenizer_path,
+                       const std::string& image_path) {
+  LoadedModel loaded = load_checkpoint_and_tokenizer(checkpoint_path, tokenizer_path);
+  if (!image_path.empty()) {
+    loaded.image = std::make_shared<const fx::QuantizedModel>(fx::load_weight_image(image_path));
+    if (!(loaded.image->config == loaded.checkpoint->config)) {
+      throw UsageError(image_path + ": the image holds " + loaded.image->config.describe() + ", the model (" +
+                       loaded.name + ") is " + loaded.checkpoint->config.describe());
+    }
+  }
+  return loaded;
+}
+
+std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits) {
+  const fx::ActivationStats stats = fx::calibrate(model.checkpoint);
+  return std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, bits, &stats));
+}
+
 std::vector<std::string> engine_names() { return {"float", "int8", "int4"}; }
 
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model) {
-  if (name == "float") return std::make_unique<FloatModel>(model.checkpoint);
+  if (name == "float") {
+    if (model.image != nullptr) throw UsageError("--image needs an integer engine (--engine int8 or int4)");
+    return std::make_unique<FloatModel>(model.checkpoint);
+  }
   if (name == "int8" || name == "int4") {
-    const fx::ActivationStats stats = fx::calibrate(model.checkpoint);
-    auto quantized =
-        std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, name == "int8" ? 8 : 4, &stats));
-    return std::make_unique<fx::IntModel>(std::move(quantized));
+    const int bits = name == "int8" ? 8 : 4;
+    if (model.image == nullptr) return std::make_unique<fx::IntModel>(quantize_calibrated(model, bits));
+    if (model.image->bits != bits) {
+      throw UsageError("--engine " + name + " but the weight image is INT" + std::to_string(model.image->bits));
+    }
+    return std::make_unique<fx::IntModel>(model.image);
   }
   throw UsageError("unknown engine '" + name + "'");
 }

@@ -8,6 +8,7 @@
 
 #include "golden/checkpoint.h"
 #include "golden/engine.h"
+#include "golden/int/quantized_model.h"
 #include "golden/tokenizer.h"
 
 namespace tp::app {
@@ -16,10 +17,17 @@ struct LoadedModel {
   std::string name;  // the checkpoint path, or "default"
   std::shared_ptr<const Checkpoint> checkpoint;
   std::optional<Tokenizer> tokenizer;
+  std::shared_ptr<const fx::QuantizedModel> image;  // a weight image given with --image
 };
 
-// Empty checkpoint_path: the embedded default model (a tokenizer path is then refused).
-LoadedModel load_model(const std::string& checkpoint_path, const std::string& tokenizer_path);
+// Empty checkpoint_path: the embedded default model (a tokenizer path is then
+// refused). A weight image must hold the checkpoint's configuration.
+LoadedModel load_model(const std::string& checkpoint_path, const std::string& tokenizer_path,
+                       const std::string& image_path = "");
+
+// The weight image the integer engines run: activation-aware quantization with
+// statistics from the float model (golden/int/calibration.h).
+std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits);
 
 // The engines `--engine` may name.
 std::vector<std::string> engine_names();

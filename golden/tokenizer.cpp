@@ -83,9 +83,15 @@ Tokenizer Tokenizer::parse(std::span<const std::uint8_t> bytes, int vocab_size) 
 }
 
 Tokenizer Tokenizer::read(const std::string& path, int vocab_size) {
+  std::vector<std::uint8_t> bytes;
   try {
-    return parse(read_file(path), vocab_size);
-  } catch (const std::runtime_error& e) {
+    bytes = read_file(path);  // its errors already name the path
+  } catch (const CheckpointError& e) {
+    throw TokenizerError(e.what());
+  }
+  try {
+    return parse(bytes, vocab_size);
+  } catch (const TokenizerError& e) {
     throw TokenizerError(path + ": " + e.what());
   }
 }

@@ -161,6 +161,43 @@ TEST_F(Cli, BenchPrintsTokensPerSecond) {
   EXPECT_NE(run.out.find("float_tokens_per_s[default]:"), std::string::npos);
 }
 
+TEST_F(Cli, IntegerEnginesSpellTheDefaultText) {
+  for (const char* engine : {"int8", "int4"}) {
+    const CliRun run = tokenpipe({"generate", "--engine", engine, "-t", "0"});
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.out, std::string(default_model_text()) + "\n") << engine;
+  }
+}
+
+TEST_F(Cli, QuantizedImageRunsLikeTheEngineThatQuantizesItself) {
+  const auto image = (dir_ / "default.tpwi").string();
+  const auto report = (dir_ / "quantize.json").string();
+  const CliRun quantize = tokenpipe({"quantize", "--quant", "int4", "-o", image, "--json", report});
+  ASSERT_EQ(quantize.exit_code, 0) << quantize.err;
+  EXPECT_NE(quantize.out.find("weight_bytes_per_token:"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(read_text(report))["image_bytes"], std::filesystem::file_size(image));
+  const std::vector<std::string> sampled{"generate", "--engine", "int4", "-t", "0.8", "-s", "5", "--print-ids"};
+  auto from_image = sampled;
+  from_image.insert(from_image.end(), {"--image", image});
+  EXPECT_EQ(tokenpipe(from_image).out, tokenpipe(sampled).out);
+  expect_clean_failure(tokenpipe({"generate", "--engine", "int8", "--image", image}), "INT4");
+  expect_clean_failure(tokenpipe({"generate", "--image", image}), "integer engine");
+}
+
+TEST_F(Cli, EvalPrintsTheAgreementMetrics) {
+  const auto ids = (dir_ / "ids.txt").string();
+  const CliRun printed = tokenpipe({"generate", "-t", "0", "--print-ids"});
+  { std::ofstream(ids) << lines_of(printed.out).back() << "\n"; }
+  const CliRun run = tokenpipe({"eval", "--engine", "int8", "--ids-file", ids});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  for (const char* key : {"top1_agreement: 1\n", "mean_kl: ", "ppl_float: ", "ppl_quant: "}) {
+    EXPECT_NE(run.out.find(key), std::string::npos) << key << " in " << run.out;
+  }
+  { std::ofstream(ids) << "1 2 oops"; }
+  expect_clean_failure(tokenpipe({"eval", "--ids-file", ids}), "'oops' is not a token id");
+  expect_clean_failure(tokenpipe({"eval", "--ids-file", (dir_ / "none.txt").string()}), "cannot open");
+}
+
 TEST_F(Cli, BadInputsFailWithOneClearLine) {
   const auto garbage = (dir_ / "garbage.bin").string();
   { std::ofstream(garbage) << "not a checkpoint"; }

@@ -294,6 +294,20 @@ struct FuzzReport {
   double seconds = 0;
 };
 
+// What is wrong with a run ("" when nothing): the problems it found, too few
+// parsed or refused inputs (both outcomes must be common, so that mutations
+// reach past the header checks), or too slow a run.
+inline std::string verdict(const FuzzReport& report, int min_each, double max_seconds) {
+  std::string out;
+  for (const auto& problem : report.problems) out += problem + "\n";
+  if (report.parsed < min_each || report.refused < min_each) {
+    out += std::to_string(report.parsed) + " parsed and " + std::to_string(report.refused) +
+           " refused: fewer than " + std::to_string(min_each) + "\n";
+  }
+  if (report.seconds > max_seconds) out += "took " + std::to_string(report.seconds) + " s\n";
+  return out;
+}
+
 // Mutates the seeds `iterations` times; `parse_and_check` parses the bytes and
 // returns checkpoint_problem/tokenizer_problem. Throwing `Error` counts as a
 // refusal; any other exception is a problem.

@@ -15,7 +15,7 @@ using uint128 = unsigned __int128;
 constexpr int128 round_shift(int128 v, int shift) {
   if (shift >= 0) return v << shift;
   const int right = -shift;
-  if (right >= 127) return 0;
+  if (right >= 127) return 0;  // callers cap shifts far below this (attention at 126, exp2 at 17)
   return (v + (int128{1} << (right - 1))) >> right;
 }
 

@@ -35,6 +35,7 @@ std::uint16_t block_scale(const float* block, const float* importance, int count
   for (int i = 0; i < count; ++i) {
     if (std::fabs(block[i]) > std::fabs(extreme)) extreme = block[i];
   }
+  if (extreme == 0.0f) return 0;  // +0, never the -0 that 0 / -8 gives
   const float base = bits == 8 ? std::fabs(extreme) / 127.0f : extreme / -8.0f;
   const int lo = bits == 8 ? -127 : -8;
   const int hi = bits == 8 ? 127 : 7;

@@ -16,8 +16,9 @@ std::uint32_t sigmoid(std::int16_t t) {
 }
 
 std::int32_t silu_gate(std::int32_t h1, std::int32_t h3) {
-  const std::int16_t t = saturate_i16(round_shift(h1, -4));
-  const int128 silu = round_shift(static_cast<int128>(h1) * sigmoid(t), -16);
+  const int128 t = round_shift(h1, -4);
+  const std::uint32_t sigma = t > 32767 ? 65536u : (t < -32768 ? 0u : sigmoid(static_cast<std::int16_t>(t)));
+  const int128 silu = round_shift(static_cast<int128>(h1) * sigma, -16);
   return saturate_i32(round_shift(silu * h3, -16));
 }
 

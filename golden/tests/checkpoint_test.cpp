@@ -274,8 +274,7 @@ std::vector<fuzz::BadInput> malformed_checkpoints() {
       bad_bytes("V2GroupSize0", with_i32(v2(), kAk42GroupSize, 0), "group_size = 0 is outside"),
       bad_bytes("V2GroupSizeNegative", with_i32(v2(), kAk42GroupSize, -8), "group_size = -8 is outside"),
       bad_bytes("V2GroupSizeHuge", with_i32(v2(), kAk42GroupSize, INT32_MAX), "group_size = 2147483647"),
-      bad_bytes("V2GroupSizeNotDividingTensors", with_i32(v2(), kAk42GroupSize, 3),
-                "token_embedding has 640 values, not a multiple of group_size 3"),
+      bad_bytes("V2GroupSizeNotDividingDim", with_i32(v2(), kAk42GroupSize, 3), "group_size 3 does not divide dim"),
       bad_bytes("Legacy100GBModelIn100Bytes", resized(with_header(legacy(), 0, k100GBHeader), 100),
                 "truncated: a legacy checkpoint with this header has"),
       bad_bytes("V1100GBModelIn300Bytes", resized(with_header(v1(), kAk42Config, k100GBHeader), 300),
@@ -325,11 +324,7 @@ TEST(CheckpointFuzz, MutatedFilesParseConsistentlyOrThrowCheckpointError) {
       seeds, 20000, 0x7015E9, [](const Bytes& bytes, std::size_t) {
         return fuzz::checkpoint_problem(parse_checkpoint(bytes));
       });
-  for (const auto& problem : report.problems) ADD_FAILURE() << problem;
-  // Both outcomes are common, so the mutations reach past the header checks.
-  EXPECT_GT(report.parsed, 2000);
-  EXPECT_GT(report.refused, 2000);
-  EXPECT_LT(report.seconds, 10.0);
+  EXPECT_EQ(fuzz::verdict(report, 2000, 10.0), "");
   RecordProperty("parsed", report.parsed);
   RecordProperty("refused", report.refused);
 }
