@@ -38,11 +38,13 @@ demo: configure ## generate text with the embedded default model (float, INT8, I
 test: build ## every test: golden, CLI, RTL lint, testbenches, synthesis checks
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
-lint: deps ## verilator --lint-only -Wall over rtl/files.f
-	scripts/lint.sh
+lint: configure ## verilator --lint-only -Wall over rtl/files.f
+	cmake --build $(BUILD) --target rtl_tables
+	TP_TABLES_DIR=$(BUILD)/generated/tables scripts/lint.sh
 
-synth: deps ## Yosys synth_xilinx per module with checked statistics
-	scripts/synth.sh $(BUILD)/synth
+synth: configure ## Yosys synth_xilinx per module with checked statistics
+	cmake --build $(BUILD) -j $(JOBS) --target rtl_tables synth_check
+	TP_TABLES_DIR=$(BUILD)/generated/tables SYNTH_CHECK=$(BUILD)/tb/synth_check scripts/synth.sh $(BUILD)/synth
 
 sim: configure ## one module's testbench: make sim MODULE=name [WAVES=1]
 	@test -n "$(MODULE)" || { echo "usage: make sim MODULE=<rtl module, e.g. tp_stream_register> [WAVES=1]" >&2; exit 2; }

@@ -7,11 +7,16 @@
 # Before that, every file is checked for the layout rules (one module per
 # file, named after it) and for forms that Yosys 0.23 rejects or silently
 # miscompiles (shared/DESIGN.md); those checks ignore // comments.
-# Usage: scripts/lint.sh [MODULE...]   (default: every module in rtl/files.f)
+# Usage: scripts/lint.sh [MODULE...]   (default: every module in the list)
+# Env: TP_FILES_F = the source list (default rtl/files.f), TP_TABLES_DIR = the
+# generated ROM includes (default build/generated/tables; `make` builds them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+files_f=${TP_FILES_F:-rtl/files.f}
+tables=${TP_TABLES_DIR:-build/generated/tables}
+[[ -f $tables/tp_tables.svh ]] || { echo "lint: no generated tables in $tables (build target rtl_tables first)" >&2; exit 2; }
 
-mapfile -t files < <(sed -e 's|//.*||' -e 's/[[:space:]]*$//' -e '/^$/d' rtl/files.f)
+mapfile -t files < <(sed -e 's|//.*||' -e 's/[[:space:]]*$//' -e '/^$/d' "$files_f")
 # One module per file, named after the file; *_pkg.sv files hold packages.
 mapfile -t all_modules < <(printf '%s\n' "${files[@]}" | grep -v '_pkg\.sv$' | xargs -n1 basename | sed 's/\.sv$//')
 modules=("$@")
@@ -52,7 +57,7 @@ for module in "${modules[@]}"; do
   for view in sim synth; do
     defines=()
     [[ $view == synth ]] && defines=(-DSYNTHESIS)
-    if out=$(verilator --lint-only -Wall --assert "${defines[@]}" --top-module "$module" "${files[@]}" 2>&1) &&
+    if out=$(verilator --lint-only -Wall --assert "${defines[@]}" -I"$tables" --top-module "$module" "${files[@]}" 2>&1) &&
       [[ -z $out ]]; then
       echo "lint ok   $module ($view)"
     else

@@ -2,21 +2,27 @@
 # Synthesizes every RTL module of rtl/files.f with Yosys for UltraScale+
 # (synth_xilinx -family xcup), each module alone as top with its default
 # parameters, out of context (-noiopad -noclkbuf), flattened. Then checks the
-# cell statistics against rtl/synth_expect.json with synth_check (see
-# tb/synth_check/synth_check.cpp): a clean Yosys exit proves little.
+# cell statistics against each module's expectations, rtl/<dir>/<module>.synth.json
+# beside its RTL, with synth_check (tb/synth_check/synth_check.cpp): a clean
+# Yosys exit proves little.
 #
 # Usage: scripts/synth.sh OUTDIR [MODULE...]
 # Writes per module OUTDIR/MODULE.{log,stat.json} and OUTDIR/report.md (the
 # resource table). Env: SYNTH_CHECK = path of a built synth_check (ctest passes
-# it; otherwise it is compiled into OUTDIR), JOBS = parallel Yosys runs.
+# it; otherwise it is compiled into OUTDIR), JOBS = parallel Yosys runs,
+# TP_FILES_F = the source list (default rtl/files.f), TP_TABLES_DIR = the
+# generated ROM includes (default build/generated/tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+files_f=${TP_FILES_F:-rtl/files.f}
+tables=${TP_TABLES_DIR:-build/generated/tables}
+[[ -f $tables/tp_tables.svh ]] || { echo "synth: no generated tables in $tables (build target rtl_tables first)" >&2; exit 2; }
 [[ $# -ge 1 ]] || { echo "usage: $0 OUTDIR [MODULE...]" >&2; exit 2; }
 out=$1
 shift
 mkdir -p "$out"
 
-mapfile -t files < <(sed -e 's|//.*||' -e 's/[[:space:]]*$//' -e '/^$/d' rtl/files.f)
+mapfile -t files < <(sed -e 's|//.*||' -e 's/[[:space:]]*$//' -e '/^$/d' "$files_f")
 mapfile -t all_modules < <(printf '%s\n' "${files[@]}" | grep -v '_pkg\.sv$' | xargs -n1 basename | sed 's/\.sv$//')
 modules=("$@")
 ((${#modules[@]})) || modules=("${all_modules[@]}")
@@ -33,7 +39,7 @@ fi
 
 synth_one() {
   local module=$1
-  local script="read_verilog -sv ${files[*]}; synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o $out/$module.stat.json stat -json"
+  local script="read_verilog -sv -I$tables ${files[*]}; synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o $out/$module.stat.json stat -json"
   if yosys -q -l "$out/$module.log" -p "$script" >/dev/null 2>&1; then
     echo "synth ok   $module"
   else
@@ -59,4 +65,9 @@ for pid in "${pids[@]}"; do wait "$pid" || status=1; done
 
 complete=()
 (($#)) || complete=(--complete)  # all modules: stale expectations are errors too
-"$checker" --expect rtl/synth_expect.json --dir "$out" --report "$out/report.md" "${complete[@]}" "${modules[@]}"
+expects=()
+for file in "${files[@]}"; do
+  expect=${file%.sv}.synth.json
+  [[ -f $expect ]] && expects+=(--expect "$expect")
+done
+"$checker" "${expects[@]}" --dir "$out" --report "$out/report.md" "${complete[@]}" "${modules[@]}"

@@ -1,7 +1,12 @@
 // tp_tables OUTDIR: writes the lookup tables of the integer path for the RTL.
 //   OUTDIR/<name>.mem   one hex entry per line ($readmemh), entry k on line k,
 //                       two's complement at the table's width;
+//   OUTDIR/<name>.svh   function <name>_entry(index): the same ROM as a case
+//                       statement, for units to include in their body (no file
+//                       paths at elaboration; Yosys infers a ROM from it);
 //   OUTDIR/tp_tables.svh  localparams <Name>Entries and <Name>Width per table.
+// The .svh files have no include guards: functions and localparams are local
+// to the module that includes them, so every unit must see them.
 // The one source of the values is golden/int/tables.cpp; the golden functions
 // read the same tables, so RTL and golden model cannot drift apart.
 #include <cctype>
@@ -78,9 +83,7 @@ std::string svh_text(const std::vector<Table>& tables) {
   std::ostringstream out;
   out << "// tp_tables.svh: generated from golden/int/tables.cpp by tp_tables; do not edit.\n"
       << "// Shapes of the lookup-table ROMs; the contents are in <name>.mem ($readmemh).\n"
-      << "`ifndef TP_TABLES_SVH\n"
-      << "`define TP_TABLES_SVH\n"
-      << "// A unit includes this file and uses some of the constants.\n"
+      << "// A unit includes this file in its body and uses some of the constants.\n"
       << "/* verilator lint_off UNUSEDPARAM */\n";
   for (const Table& table : tables) {
     const std::string name = camel_case(table.name);
@@ -89,8 +92,37 @@ std::string svh_text(const std::vector<Table>& tables) {
         << "localparam int unsigned " << name << "Entries = " << table.entries.size() << ";\n"
         << "localparam int unsigned " << name << "Width = " << table.width << ";\n";
   }
-  out << "\n/* verilator lint_on UNUSEDPARAM */\n"
-      << "`endif  // TP_TABLES_SVH\n";
+  out << "\n/* verilator lint_on UNUSEDPARAM */\n";
+  return out.str();
+}
+
+int index_bits(const Table& table) {
+  int bits = 1;
+  while ((std::size_t{1} << bits) < table.entries.size()) ++bits;
+  return bits;
+}
+
+std::string rom_function_text(const Table& table) {
+  const int digits = (table.width + 3) / 4;
+  const std::uint64_t mask = (std::uint64_t{1} << table.width) - 1;
+  const int bits = index_bits(table);
+  const std::string function = table.name + "_entry";
+  std::ostringstream out;
+  out << "// " << table.name << ".svh: generated from golden/int/tables.cpp by tp_tables; do not edit.\n"
+      << "// Entry k: " << table.description << " (" << table.width << " bits, "
+      << (is_signed(table) ? "two's complement" : "unsigned") << "); indexes past the end give 0.\n"
+      << "function automatic logic [" << table.width - 1 << ":0] " << function << "(input logic [" << bits - 1
+      << ":0] index);\n"
+      << "  unique case (index)\n";
+  for (std::size_t k = 0; k < table.entries.size(); ++k) {
+    out << "    " << bits << "'d" << std::dec << k << ": " << function << " = " << std::dec << table.width << "'h"
+        << std::hex << std::setw(digits) << std::setfill('0') << (static_cast<std::uint64_t>(table.entries[k]) & mask)
+        << ";\n"
+        << std::setfill(' ');
+  }
+  out << std::dec << "    default: " << function << " = '0;\n"
+      << "  endcase\n"
+      << "endfunction\n";
   return out.str();
 }
 
@@ -117,6 +149,7 @@ int main(int argc, char** argv) {
     for (const Table& table : tables) {
       check_fits(table);
       write_file(dir / (table.name + ".mem"), mem_text(table));
+      write_file(dir / (table.name + ".svh"), rom_function_text(table));
     }
     write_file(dir / "tp_tables.svh", svh_text(tables));
   } catch (const std::exception& e) {

@@ -1,7 +1,9 @@
 // synth_check: checks Yosys synthesis statistics against the expectations
-// stored in rtl/synth_expect.json and writes the resource table (markdown).
+// of each module (rtl/<dir>/<module>.synth.json, one object per file mapping the
+// module name to its entry; --expect may be given once per file) and writes
+// the resource table (markdown).
 //
-//   synth_check --expect rtl/synth_expect.json --dir OUTDIR [--report OUTDIR/report.md]
+//   synth_check --expect A.synth.json [--expect B.synth.json ...] --dir OUTDIR [--report OUTDIR/report.md]
 //               [--complete] MODULE...
 //
 // For every MODULE it reads OUTDIR/MODULE.stat.json (Yosys `stat -json`) and
@@ -37,7 +39,7 @@ using nlohmann::json;
 
 // Resource categories of the Xilinx UltraScale+ cell library, in report order.
 struct Category {
-  const char* key;    // name in synth_expect.json
+  const char* key;    // name in a .synth.json entry
   const char* title;  // column title in the report
 };
 constexpr std::array<Category, 9> kCategories{{
@@ -166,21 +168,22 @@ Result check_module(const std::string& module, const json& expect, const std::st
 }
 
 int usage() {
-  std::cerr << "usage: synth_check --expect FILE.json --dir STATDIR [--report FILE.md] [--complete] MODULE...\n";
+  std::cerr << "usage: synth_check --expect FILE.json [--expect ...] --dir STATDIR [--report FILE.md] [--complete] MODULE...\n";
   return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string expect_path, dir, report_path;
+  std::vector<std::string> expect_paths;
+  std::string dir, report_path;
   std::vector<std::string> modules;
   bool complete = false;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     const bool has_value = i + 1 < argc;
     if (arg == "--expect" && has_value) {
-      expect_path = argv[++i];
+      expect_paths.emplace_back(argv[++i]);
     } else if (arg == "--dir" && has_value) {
       dir = argv[++i];
     } else if (arg == "--complete") {
@@ -193,10 +196,17 @@ int main(int argc, char** argv) {
       modules.emplace_back(arg);
     }
   }
-  if (expect_path.empty() || dir.empty() || modules.empty()) return usage();
+  if (expect_paths.empty() || dir.empty() || modules.empty()) return usage();
 
   try {
-    const json expect = read_json(expect_path);
+    json expect = json::object();
+    for (const auto& path : expect_paths) {
+      const json file = read_json(path);
+      for (const auto& [name, entry] : file.items()) {
+        if (!starts_with(name, "_") && expect.contains(name)) throw std::runtime_error(name + " is expected twice");
+        expect[name] = entry;
+      }
+    }
     bool all_ok = true;
     std::ostringstream table;
     table << "| module |";
@@ -215,7 +225,7 @@ int main(int argc, char** argv) {
     for (const auto& module : modules) {
       Result r;
       if (!expect.contains(module)) {
-        r.errors.push_back("no entry in " + expect_path + " (every module needs its expected resources)");
+        r.errors.push_back("no " + module + ".synth.json beside its RTL (every module needs its expected resources)");
       } else {
         r = check_module(module, expect[module], dir);
       }
@@ -231,7 +241,7 @@ int main(int argc, char** argv) {
       std::ofstream out(report_path);
       out << "# Synthesis report\n\n"
           << "Yosys `synth_xilinx -family xcup -flatten -noiopad -noclkbuf`, each module alone with its default\n"
-          << "parameters (out of context). Checked against `rtl/synth_expect.json` by synth_check.\n\n"
+          << "parameters (out of context). Checked against each module's `.synth.json` by synth_check.\n\n"
           << table.str();
     }
     std::cout << table.str();

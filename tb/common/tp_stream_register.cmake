@@ -1,0 +1,1 @@
+tokenpipe_rtl_test(MODULE tp_stream_register SOURCES common/tp_stream_register_test.cpp)
