@@ -26,6 +26,26 @@ void KvCache::store(int pos, std::span<const std::int32_t> k, std::span<const st
   }
 }
 
+int OnlineSoftmax::start_tile(std::int64_t tile_max) {
+  const std::int64_t ceiling = (tile_max + 65535) >> 16;  // arithmetic shift: ceil for any sign
+  if (!started_) {
+    started_ = true;
+    m_ = ceiling;
+    return 0;
+  }
+  if (ceiling <= m_) return 0;
+  const int shift = static_cast<int>(std::min<std::int64_t>(ceiling - m_, 126));
+  l_ = round_shift(l_, -shift);
+  m_ = ceiling;
+  return shift;
+}
+
+std::uint32_t OnlineSoftmax::weight(std::int64_t score) {
+  const std::uint32_t p = exp2_neg(score - m_ * 65536);
+  l_ += p;
+  return p;
+}
+
 ScaleFp score_scale(int head_size) { return scale_from_double(1.0 / (std::log(2.0) * std::sqrt(head_size))); }
 
 std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_scale, const KvCache& cache,
@@ -35,8 +55,7 @@ std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_
   const ScaleFp qc = multiply(q.scales[0], scores_scale);
   std::vector<std::int64_t> scores(tile);
   std::vector<int128> o(hs, 0);
-  int128 l = 0;
-  std::int64_t m = 0;
+  OnlineSoftmax softmax;
   for (int first = 0; first <= pos; first += tile) {
     const int count = std::min(tile, pos + 1 - first);
     std::int64_t tile_max = INT64_MIN;
@@ -48,24 +67,17 @@ std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_
       scores[j] = saturate_i32(round_shift(int128{dot} * qc.mantissa * ks.mantissa, qc.exponent + ks.exponent + 16));
       tile_max = std::max(tile_max, scores[j]);
     }
-    const std::int64_t tile_ceiling = (tile_max + 65535) >> 16;
-    if (first == 0) {
-      m = tile_ceiling;
-    } else if (tile_ceiling > m) {
-      const int shift = static_cast<int>(std::min<std::int64_t>(tile_ceiling - m, 126));
-      l = round_shift(l, -shift);
+    if (const int shift = softmax.start_tile(tile_max); shift > 0) {
       for (auto& acc : o) acc = round_shift(acc, -shift);
-      m = tile_ceiling;
     }
     for (int j = 0; j < count; ++j) {
-      const std::uint32_t p = exp2_neg(scores[j] - m * 65536);
-      l += p;
+      const std::uint32_t p = softmax.weight(scores[j]);
       const auto value = cache.value(first + j, kv_head);
       const ScaleFp& vs = cache.value_scale(first + j, kv_head);
       for (int i = 0; i < hs; ++i) o[i] += round_shift(int128{p} * value[i] * vs.mantissa, vs.exponent + 16);
     }
   }
-  const int128 inverse = (int128{1} << 46) / l;  // l >= 2^15: the maximum contributes p > 2^15
+  const int128 inverse = (int128{1} << 46) / softmax.sum();  // >= 2^15: the maximum contributes p > 2^15
   std::vector<std::int32_t> out(hs);
   for (int i = 0; i < hs; ++i) out[i] = saturate_i32(round_shift(o[i] * inverse, -46));
   return out;

@@ -41,15 +41,34 @@ class KvCache {
 // log2(e) / sqrt(head_size): folded into the scores so softmax is base 2.
 ScaleFp score_scale(int head_size);
 
+// tp_online_softmax: the running state of one query's base-2 softmax over
+// tiles of scores (Q16.16, log2 units). The running maximum m is an integer
+// (the ceiling of the largest score seen), so a rescale is an exact shift.
+class OnlineSoftmax {
+ public:
+  // A new tile whose largest score is tile_max. Returns the right shift the
+  // caller applies (round_shift) to its value accumulators: 0 unless the
+  // tile's ceiling exceeds m (then m moves up and the sum is shifted too).
+  int start_tile(std::int64_t tile_max);
+  // p = exp2_neg(score - m * 2^16) in Q0.16; adds it to the running sum.
+  std::uint32_t weight(std::int64_t score);
+
+  std::int64_t max() const { return m_; }
+  const int128& sum() const { return l_; }
+
+ private:
+  bool started_ = false;
+  std::int64_t m_ = 0;
+  int128 l_ = 0;
+};
+
 // One query head over positions 0..pos of one KV head; returns head_size
 // values in Q16.16. q is the query quantized as one group (quantize_q16 with
 // group = head_size). With qc = q.scale * score_scale (ScaleFp product):
 //   S_t = saturate_i32(round_shift(dot(q, k_t) * qc.m * ks_t.m, qc.e + ks_t.e + 16))
-// Tiles of `tile` positions from 0; per tile, m = ceil(max S_t / 2^16) as an
-// integer (first tile), or, when that exceeds the running m, the running l and
-// o are round_shift-ed right by the difference and m moves up. Then per t:
-//   p_t = exp2_neg(S_t - m * 2^16),  l += p_t,
-//   o_i += round_shift(p_t * v_ti * vs_t.m, vs_t.e + 16).
+// Tiles of `tile` positions from 0, each through OnlineSoftmax: the tile's
+// shift (if any) applies to o, then per t:
+//   p_t = weight(S_t),  o_i += round_shift(p_t * v_ti * vs_t.m, vs_t.e + 16).
 // Finally out_i = saturate_i32(round_shift(o_i * floor(2^46 / l), -46)).
 // Integer m makes every rescale an exact shift amount.
 std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_scale, const KvCache& cache,
