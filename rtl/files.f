@@ -3,3 +3,11 @@
 // The package comes first; then one module per file, file named after the module.
 rtl/tp_pkg.sv
 rtl/common/tp_stream_register.sv
+rtl/units/tp_rsqrt.sv
+rtl/units/tp_act_quant.sv
+rtl/units/tp_rmsnorm.sv
+rtl/units/tp_silu.sv
+rtl/units/tp_residual_add.sv
+rtl/units/tp_exp2.sv
+rtl/units/tp_online_softmax.sv
+rtl/units/tp_rope.sv

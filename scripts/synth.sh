@@ -37,9 +37,37 @@ if [[ -z $checker ]]; then
   fi
 fi
 
+# The files a module needs: the packages, its own file and, transitively, the
+# files of the modules it instantiates, in source-list order. Synthesizing from
+# exactly these keeps each module's statistics independent of what else the
+# list holds (Yosys/ABC results shift with unrelated sources read alongside).
+file_of() { printf '%s\n' "${files[@]}" | grep -E "/$1\.sv$"; }
+closure_of() {
+  local -A wanted=([$1]=1)
+  local changed=1 module other code
+  while ((changed)); do
+    changed=0
+    for module in "${!wanted[@]}"; do
+      code=$(sed 's|//.*||' "$(file_of "$module")")
+      for other in "${all_modules[@]}"; do
+        [[ -n ${wanted[$other]:-} ]] && continue
+        if grep -qE "(^|[^A-Za-z_0-9])$other([^A-Za-z_0-9]|$)" <<<"$code"; then
+          wanted[$other]=1
+          changed=1
+        fi
+      done
+    done
+  done
+  local file name
+  for file in "${files[@]}"; do
+    name=$(basename "$file" .sv)
+    if [[ $file == *_pkg.sv || -n ${wanted[$name]:-} ]]; then printf '%s ' "$file"; fi
+  done
+}
+
 synth_one() {
   local module=$1
-  local script="read_verilog -sv -I$tables ${files[*]}; synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o $out/$module.stat.json stat -json"
+  local script="read_verilog -sv -I$tables $(closure_of "$module"); synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o $out/$module.stat.json stat -json"
   if yosys -q -l "$out/$module.log" -p "$script" >/dev/null 2>&1; then
     echo "synth ok   $module"
   else

@@ -143,7 +143,9 @@ QuantMatrix stack_rows(const QuantMatrix& a, const QuantMatrix& b) {
 
 QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor, int group) {
   if (group < 1) throw std::invalid_argument("group must be positive");
-  if (factor.negative || factor.is_zero()) throw std::invalid_argument("the activation factor must be positive");
+  if (factor.negative || factor.mantissa < 1024) {
+    throw std::invalid_argument("the activation factor must be a positive, normalised ScaleFp");
+  }
   const std::size_t groups = (z.size() + group - 1) / group;
   QuantVector q{group, std::vector<std::int8_t>(groups * group, 0), std::vector<ScaleFp>(groups)};
   for (std::size_t g = 0; g < groups; ++g) {

@@ -59,6 +59,8 @@ struct QuantVector {
 //   q = round_half_away(127 * z / A)  (exact integer division),
 //   scale = normalize(floor(A * factor.mantissa * 2^12 / 127)) * 2^(factor.exponent - frac_bits - 12),
 // so that value ~= q * scale. An all-zero group gets q = 0 and the zero scale.
+// The factor must be positive and normalised (mantissa in [1024, 2047]), as
+// every ScaleFp made by normalize() is: the RTL relies on the 11-bit mantissa.
 QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor,
                                  int group = kBlock);
 QuantVector quantize_q16(std::span<const std::int32_t> x, int group = kBlock);  // factor 1, 16 fractional bits

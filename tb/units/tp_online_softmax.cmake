@@ -1,0 +1,1 @@
+tokenpipe_rtl_test(MODULE tp_online_softmax SOURCES units/tp_online_softmax_test.cpp DEPS tp_exp2)

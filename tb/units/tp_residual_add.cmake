@@ -1,0 +1,1 @@
+tokenpipe_rtl_test(MODULE tp_residual_add SOURCES units/tp_residual_add_test.cpp)

@@ -1,0 +1,1 @@
+tokenpipe_rtl_test(MODULE tp_rsqrt SOURCES units/tp_rsqrt_test.cpp)
