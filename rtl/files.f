@@ -2,6 +2,7 @@
 // Yosys (scripts/synth.sh) and Vivado. Paths are relative to the repository root.
 // The package comes first; then one module per file, file named after the module.
 rtl/tp_pkg.sv
+rtl/common/tp_stream_checker.sv
 rtl/common/tp_stream_register.sv
 rtl/units/tp_rsqrt.sv
 rtl/units/tp_act_quant.sv
@@ -11,3 +12,4 @@ rtl/units/tp_residual_add.sv
 rtl/units/tp_exp2.sv
 rtl/units/tp_online_softmax.sv
 rtl/units/tp_rope.sv
+rtl/units/tp_cordic_sqrt.sv

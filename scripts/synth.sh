@@ -41,14 +41,18 @@ fi
 # files of the modules it instantiates, in source-list order. Synthesizing from
 # exactly these keeps each module's statistics independent of what else the
 # list holds (Yosys/ABC results shift with unrelated sources read alongside).
+# Instances inside `ifndef SYNTHESIS ... `endif (simulation-only checkers such
+# as tp_stream_checker; such blocks do not nest) do not count: Yosys never
+# sees them.
 file_of() { printf '%s\n' "${files[@]}" | grep -E "/$1\.sv$"; }
+synthesized_code_of() { sed -e 's|//.*||' -e '/^[[:space:]]*`ifndef[[:space:]]\+SYNTHESIS/,/^[[:space:]]*`endif/d' "$1"; }
 closure_of() {
   local -A wanted=([$1]=1)
   local changed=1 module other code
   while ((changed)); do
     changed=0
     for module in "${!wanted[@]}"; do
-      code=$(sed 's|//.*||' "$(file_of "$module")")
+      code=$(synthesized_code_of "$(file_of "$module")")
       for other in "${all_modules[@]}"; do
         [[ -n ${wanted[$other]:-} ]] && continue
         if grep -qE "(^|[^A-Za-z_0-9])$other([^A-Za-z_0-9]|$)" <<<"$code"; then

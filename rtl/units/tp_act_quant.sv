@@ -488,41 +488,26 @@ module tp_act_quant #(
   assign unused_scale = ^{w_shifted[ProdW+17:19], w_div[20:0], m6_q[13], m6_q[0]};
 
   // ----------------------------------------------------------- assertions ---
+  // Immediate assertions (Verilator --assert): the handshake rules of every
+  // stream, the factor format, buffer bounds and the scale quotient's range.
 `ifndef SYNTHESIS
-  logic                 chk_val_stall_q, chk_scale_stall_q, chk_in_stall_q;
-  logic [Lanes*8:0]     chk_val_q;
-  logic [27:0]          chk_scale_q;
-  logic [Lanes*ZWidth:0] chk_in_q;
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      chk_val_stall_q   <= 1'b0;
-      chk_scale_stall_q <= 1'b0;
-      chk_in_stall_q    <= 1'b0;
-    end else begin
-      chk_val_stall_q   <= val_valid_o & ~val_ready_i;
-      chk_scale_stall_q <= scale_valid_o & ~scale_ready_i;
-      chk_in_stall_q    <= in_valid_i & ~in_ready_o;
-    end
-    chk_val_q   <= {val_last_o, val_q_o};
-    chk_scale_q <= {scale_last_o, scale_exponent_o, scale_mantissa_o};
-    chk_in_q    <= {in_last_i, in_z_i};
-  end
+  tp_stream_checker #(.Width(Lanes*ZWidth + 1), .Name("tp_act_quant in")) u_in_check (
+    .clk_i, .rst_ni, .valid_i(in_valid_i), .ready_i(in_ready_o), .data_i({in_last_i, in_z_i})
+  );
+  tp_stream_checker #(.Width(27), .Name("tp_act_quant factor")) u_factor_check (
+    .clk_i, .rst_ni, .valid_i(factor_valid_i), .ready_i(factor_ready_o),
+    .data_i({factor_exponent_i, factor_mantissa_i})
+  );
+  tp_stream_checker #(.Width(Lanes*8 + 1), .Name("tp_act_quant val")) u_val_check (
+    .clk_i, .rst_ni, .valid_i(val_valid_o), .ready_i(val_ready_i), .data_i({val_last_o, val_q_o})
+  );
+  tp_stream_checker #(.Width(28), .Name("tp_act_quant scale")) u_scale_check (
+    .clk_i, .rst_ni, .valid_i(scale_valid_o), .ready_i(scale_ready_i),
+    .data_i({scale_last_o, scale_exponent_o, scale_mantissa_o})
+  );
 
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
-      if (chk_val_stall_q) begin
-        assert (val_valid_o && {val_last_o, val_q_o} == chk_val_q)
-          else $error("tp_act_quant: value beat dropped or changed while stalled");
-      end
-      if (chk_scale_stall_q) begin
-        assert (scale_valid_o && {scale_last_o, scale_exponent_o, scale_mantissa_o} == chk_scale_q)
-          else $error("tp_act_quant: scale dropped or changed while stalled");
-      end
-      if (chk_in_stall_q) begin
-        assert (in_valid_i && {in_last_i, in_z_i} == chk_in_q)
-          else $error("tp_act_quant: upstream changed or dropped an input beat while stalled");
-      end
       if (sc_pop) begin
         assert (factor_mantissa_i[10])
           else $error("tp_act_quant: factor mantissa %0d is not normalised", factor_mantissa_i);

@@ -323,43 +323,31 @@ module tp_online_softmax #(
   end
 
   // ----------------------------------------------------------- assertions ---
+  // Immediate assertions (Verilator --assert): the handshake rules of both
+  // ports, the score bound, the scores per query and the output kind.
 `ifndef SYNTHESIS
-  logic        chk_in_stall_q, chk_out_stall_q;
-  logic [33:0] chk_in_beat_q;
-  logic [SumWidth+42:0] chk_out_beat_q;
+  tp_stream_checker #(.Width(34), .Name("tp_online_softmax in")) u_in_check (
+    .clk_i, .rst_ni, .valid_i(in_valid_i), .ready_i(in_ready_o),
+    .data_i({in_last_query_i, in_last_tile_i, in_score_i})
+  );
+  tp_stream_checker #(.Width(SumWidth + 43), .Name("tp_online_softmax out")) u_out_check (
+    .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i),
+    .data_i({out_kind_o, out_p_o, out_shift_o, out_sum_o, out_max_o})
+  );
+
   logic [31:0] chk_weights_q;  // weights issued in this query
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      chk_in_stall_q  <= 1'b0;
-      chk_out_stall_q <= 1'b0;
-      chk_weights_q   <= '0;
-    end else begin
-      chk_in_stall_q  <= in_valid_i & ~in_ready_o;
-      chk_out_stall_q <= out_valid_o & ~out_ready_i;
-      if (issue_free && issue_go) begin
-        if (st_q == StWeight) chk_weights_q <= chk_weights_q + 1;
-        else if (st_q == StFinal) chk_weights_q <= '0;
-      end
+      chk_weights_q <= '0;
+    end else if (issue_free && issue_go) begin
+      if (st_q == StWeight) chk_weights_q <= chk_weights_q + 1;
+      else if (st_q == StFinal) chk_weights_q <= '0;
     end
-    chk_in_beat_q  <= {in_last_query_i, in_last_tile_i, in_score_i};
-    chk_out_beat_q <= {out_kind_o, out_p_o, out_shift_o, out_sum_o, out_max_o};
   end
 
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
-      if (chk_out_stall_q) begin
-        assert (out_valid_o)
-          else $error("tp_online_softmax: out_valid_o dropped without out_ready_i");
-        assert ({out_kind_o, out_p_o, out_shift_o, out_sum_o, out_max_o} == chk_out_beat_q)
-          else $error("tp_online_softmax: output changed while stalled");
-      end
-      if (chk_in_stall_q) begin
-        assert (in_valid_i)
-          else $error("tp_online_softmax: upstream dropped in_valid_i without in_ready_o");
-        assert ({in_last_query_i, in_last_tile_i, in_score_i} == chk_in_beat_q)
-          else $error("tp_online_softmax: upstream changed its beat while stalled");
-      end
       if (issue_free && st_q == StWeight) begin
         assert (!weight_diff[33])
           else $error("tp_online_softmax: score above m * 2^16 (internal error)");

@@ -91,61 +91,23 @@ module tp_residual_add #(
   end
 
   // ----------------------------------------------------------- assertions ---
-  // Immediate assertions on the handshake rules of the three ports (with
-  // --assert); each compares this edge with the last one. The two inputs are
-  // checked by one generate loop over {y, x}.
+  // Immediate assertions (Verilator --assert): the handshake rules of the
+  // three ports, and x and y accepted at the same edge.
 `ifndef SYNTHESIS
-  logic [1:0]            chk_valid, chk_ready;  // [0]: x, [1]: y
-  logic [2*Lanes*32-1:0] chk_data;
-  logic                  chk_out_stall_q;
-  logic [Lanes*32-1:0]   chk_out_data_q;
-
-  assign chk_valid = {y_valid_i, x_valid_i};
-  assign chk_ready = {y_ready_o, x_ready_o};
-  assign chk_data  = {y_data_i, x_data_i};
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      chk_out_stall_q <= 1'b0;
-    end else begin
-      chk_out_stall_q <= out_valid_o & ~out_ready_i;
-    end
-    chk_out_data_q <= out_data_o;
-  end
+  tp_stream_checker #(.Width(Lanes*32), .Name("tp_residual_add x")) u_x_check (
+    .clk_i, .rst_ni, .valid_i(x_valid_i), .ready_i(x_ready_o), .data_i(x_data_i)
+  );
+  tp_stream_checker #(.Width(Lanes*32), .Name("tp_residual_add y")) u_y_check (
+    .clk_i, .rst_ni, .valid_i(y_valid_i), .ready_i(y_ready_o), .data_i(y_data_i)
+  );
+  tp_stream_checker #(.Width(Lanes*32), .Name("tp_residual_add out")) u_out_check (
+    .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i), .data_i(out_data_o)
+  );
 
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
       assert (x_ready_o == y_ready_o || !(x_valid_i && y_valid_i))
         else $error("tp_residual_add: x and y accepted at different edges");
-      if (chk_out_stall_q) begin
-        assert (out_valid_o)
-          else $error("tp_residual_add: out_valid_o dropped without out_ready_i");
-        assert (out_data_o == chk_out_data_q)
-          else $error("tp_residual_add: out_data_o changed while stalled");
-      end
-    end
-  end
-
-  for (genvar s = 0; s < 2; s++) begin : gen_in_check
-    logic                stall_q;
-    logic [Lanes*32-1:0] data_q;
-
-    always_ff @(posedge clk_i) begin
-      if (!rst_ni) begin
-        stall_q <= 1'b0;
-      end else begin
-        stall_q <= chk_valid[s] & ~chk_ready[s];
-      end
-      data_q <= chk_data[s*Lanes*32 +: Lanes*32];
-    end
-
-    always_ff @(posedge clk_i) begin
-      if (rst_ni && stall_q) begin
-        assert (chk_valid[s])
-          else $error("tp_residual_add: upstream %s dropped valid without ready", s == 0 ? "x" : "y");
-        assert (chk_data[s*Lanes*32 +: Lanes*32] == data_q)
-          else $error("tp_residual_add: upstream %s changed data while stalled", s == 0 ? "x" : "y");
-      end
     end
   end
 `endif

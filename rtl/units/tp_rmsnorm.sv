@@ -265,7 +265,14 @@ module tp_rmsnorm #(
   assign unused_tail = ^{rounded[SsW+10:64], rs_error, rs_in_ready, beats_wide[DimW-1:BeatW]};
 
   // ----------------------------------------------------------- assertions ---
+  // Immediate assertions (Verilator --assert): the handshake rules of the
+  // input (val and scale are u_quant's ports, checked inside it), the run-time
+  // configuration and the rsqrt hand-over.
 `ifndef SYNTHESIS
+  tp_stream_checker #(.Width(Lanes*48), .Name("tp_rmsnorm in")) u_in_check (
+    .clk_i, .rst_ni, .valid_i(in_valid_i), .ready_i(in_ready_o), .data_i({in_gain_i, in_x_i})
+  );
+
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
       if (in_fire && beat_q == '0) begin

@@ -432,46 +432,27 @@ module tp_rope #(
   end
 
   // -------------------------------------------------------- assertions ---
+  // Immediate assertions (Verilator --assert): the handshake rules of both
+  // ports, the head size and whole heads per vector.
 `ifndef SYNTHESIS
+  tp_stream_checker #(.Width(PairLanes*64 + 33), .Name("tp_rope in")) u_in_check (
+    .clk_i, .rst_ni, .valid_i(in_valid_i), .ready_i(in_ready_o),
+    .data_i({in_last_i, in_pos_i, in_data_i})
+  );
+  tp_stream_checker #(.Width(PairLanes*64 + 1), .Name("tp_rope out")) u_out_check (
+    .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i), .data_i({out_last_o, out_data_o})
+  );
+
   localparam logic [HeadSizeWidth-1:0] ChkMaxHeadSize = MaxHeadDim[HeadSizeWidth-1:0];
   localparam logic [StepAddrWidth:0]   ChkLaneMask    = LaneStep - 1'b1;
-  logic                    chk_in_stall_q, chk_out_stall_q;
-  logic [PairLanes*64+32:0] chk_in_q;
-  logic [PairLanes*64:0]    chk_out_q;
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      chk_in_stall_q  <= 1'b0;
-      chk_out_stall_q <= 1'b0;
-    end else begin
-      chk_in_stall_q  <= in_valid_i & ~in_ready_o;
-      chk_out_stall_q <= out_valid_o & ~out_ready_i;
-    end
-    chk_in_q  <= {in_last_i, in_pos_i, in_data_i};
-    chk_out_q <= {out_last_o, out_data_o};
-  end
-
-  always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
-      if (chk_out_stall_q) begin
-        assert (out_valid_o)
-          else $error("tp_rope: out_valid_o dropped without out_ready_i");
-        assert ({out_last_o, out_data_o} == chk_out_q)
-          else $error("tp_rope: output changed while stalled");
-      end
-      if (chk_in_stall_q) begin
-        assert (in_valid_i)
-          else $error("tp_rope: upstream dropped in_valid_i without in_ready_o");
-        assert ({in_last_i, in_pos_i, in_data_i} == chk_in_q)
-          else $error("tp_rope: upstream changed in_data_i/in_pos_i/in_last_i while stalled");
-      end
-      if (in_fire) begin
-        assert (cfg_head_size_i[0] == 1'b0 && cfg_head_size_i <= ChkMaxHeadSize
-                && pairs_per_head != '0 && (pairs_per_head & ChkLaneMask) == '0)
-          else $error("tp_rope: cfg_head_size_i must be even, <= MaxHeadDim, a multiple of 2 * PairLanes");
-        assert (!in_last_i || head_done)
-          else $error("tp_rope: in_last_i before the end of a head (vector length not a multiple of head_size)");
-      end
+    if (rst_ni && in_fire) begin
+      assert (cfg_head_size_i[0] == 1'b0 && cfg_head_size_i <= ChkMaxHeadSize
+              && pairs_per_head != '0 && (pairs_per_head & ChkLaneMask) == '0)
+        else $error("tp_rope: cfg_head_size_i must be even, <= MaxHeadDim, a multiple of 2 * PairLanes");
+      assert (!in_last_i || head_done)
+        else $error("tp_rope: in_last_i before the end of a head (vector length not a multiple of head_size)");
     end
   end
 `endif

@@ -290,41 +290,14 @@ module tp_silu #(
   end
 
   // ----------------------------------------------------------- assertions ---
-  // Immediate assertions on the handshake rules of both ports (with --assert);
-  // each compares this edge with the last one.
+  // Immediate assertions (Verilator --assert): the handshake rules of both ports.
 `ifndef SYNTHESIS
-  logic                chk_in_stall_q, chk_out_stall_q;
-  logic [Lanes*32-1:0] chk_h1_q, chk_h3_q, chk_out_data_q;
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      chk_in_stall_q  <= 1'b0;
-      chk_out_stall_q <= 1'b0;
-    end else begin
-      chk_in_stall_q  <= in_valid_i & ~in_ready_o;
-      chk_out_stall_q <= out_valid_o & ~out_ready_i;
-    end
-    chk_h1_q       <= in_h1_i;
-    chk_h3_q       <= in_h3_i;
-    chk_out_data_q <= out_data_o;
-  end
-
-  always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
-      if (chk_out_stall_q) begin
-        assert (out_valid_o)
-          else $error("tp_silu: out_valid_o dropped without out_ready_i");
-        assert (out_data_o == chk_out_data_q)
-          else $error("tp_silu: out_data_o changed while stalled");
-      end
-      if (chk_in_stall_q) begin
-        assert (in_valid_i)
-          else $error("tp_silu: upstream dropped in_valid_i without in_ready_o");
-        assert (in_h1_i == chk_h1_q && in_h3_i == chk_h3_q)
-          else $error("tp_silu: upstream changed in_h1_i/in_h3_i while stalled");
-      end
-    end
-  end
+  tp_stream_checker #(.Width(Lanes*64), .Name("tp_silu in")) u_in_check (
+    .clk_i, .rst_ni, .valid_i(in_valid_i), .ready_i(in_ready_o), .data_i({in_h3_i, in_h1_i})
+  );
+  tp_stream_checker #(.Width(Lanes*32), .Name("tp_silu out")) u_out_check (
+    .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i), .data_i(out_data_o)
+  );
 `endif
 
 endmodule

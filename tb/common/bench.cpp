@@ -138,4 +138,11 @@ bool StallGenerator::next() {
   return ::testing::AssertionSuccess();
 }
 
+::testing::AssertionResult has_full_rate(const std::vector<uint64_t>& in_cycles,
+                                         const std::vector<uint64_t>& out_cycles, uint64_t latency) {
+  if (auto r = has_interval(in_cycles, 1); !r) return r << " (input)";
+  if (auto r = has_interval(out_cycles, 1); !r) return r << " (output)";
+  return has_latency(in_cycles, out_cycles, latency);
+}
+
 }  // namespace tp::tb

@@ -9,7 +9,10 @@
 #include <verilated.h>
 #include <verilated_fst_c.h>
 
+#include <gtest/gtest.h>
+
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 
 namespace tp::tb {
@@ -20,6 +23,19 @@ struct HarnessOptions {
   // behave identically for every seed once reset.
   uint32_t random_init_seed = 0;
 };
+
+// The "outputs defined after reset from a random initial state" check of
+// every module test: runs check(options) once per seed, with
+// options.random_init_seed = seed (also a handy seed for the test data) and a
+// SCOPED_TRACE naming it. The check builds its harness from the options,
+// resets it and asserts that nothing depends on the initial state.
+template <class Check>
+void for_each_random_init(Check check, std::initializer_list<uint32_t> seeds = {1, 2, 3, 1234567}) {
+  for (uint32_t seed : seeds) {
+    SCOPED_TRACE(::testing::Message() << "random init seed " << seed);
+    check(HarnessOptions{.random_init_seed = seed});
+  }
+}
 
 template <class Model>
 class Harness : public Bench {

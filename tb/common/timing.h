@@ -19,4 +19,10 @@ namespace tp::tb {
 // cycles[i+1] - cycles[i] == interval for every i (II of a stream of beats).
 ::testing::AssertionResult has_interval(const std::vector<uint64_t>& cycles, uint64_t interval);
 
+// A pipeline at full rate: inputs accepted at II 1, outputs leaving at II 1,
+// each exactly `latency` cycles after its input (has_interval on both lists
+// and has_latency).
+::testing::AssertionResult has_full_rate(const std::vector<uint64_t>& in_cycles,
+                                         const std::vector<uint64_t>& out_cycles, uint64_t latency);
+
 }  // namespace tp::tb

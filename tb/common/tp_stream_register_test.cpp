@@ -3,15 +3,14 @@
 // accepted input beats. Stated timing: latency 1, II 1, in_ready_o registered.
 #include "Vtp_stream_register.h"
 #include "common/harness.h"
-#include "common/scoreboard.h"
-#include "common/stream.h"
+#include "common/stall_matrix.h"
+#include "common/stream_bench.h"
 #include "common/timing.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdint>
 #include <random>
-#include <string>
 #include <tuple>
 #include <vector>
 
@@ -19,9 +18,6 @@ namespace {
 
 using tp::tb::Harness;
 using tp::tb::HarnessOptions;
-using tp::tb::Scoreboard;
-using tp::tb::Sink;
-using tp::tb::Source;
 using tp::tb::StallGenerator;
 using Beat = uint32_t;
 
@@ -29,38 +25,19 @@ constexpr unsigned kLatency = 1;
 
 // The DUT with one source on its input, one sink on its output and the
 // identity golden model between them.
-struct Bench {
+struct Bench : tp::tb::StreamBench<Vtp_stream_register, Beat, Beat> {
   explicit Bench(StallGenerator source_stall = {}, StallGenerator sink_stall = {}, HarnessOptions options = {})
-      : h(options),
-        source(
-            h,
-            [this](bool valid, const Beat& beat) {
-              h->in_valid_i = valid;
-              h->in_data_i = beat;
-            },
-            [this] { return h->in_ready_o != 0; }, source_stall),
-        sink(
-            h, [this](bool ready) { h->out_ready_i = ready; }, [this] { return h->out_valid_o != 0; },
-            [this] { return static_cast<Beat>(h->out_data_o); }, sink_stall),
-        scoreboard(h, "out") {
-    scoreboard.connect(source, [](const Beat& in) { return in; }, sink);
-  }
+      : StreamBench([](Vtp_stream_register& dut, const Beat& beat) { dut.in_data_i = beat; },
+                    [](Vtp_stream_register& dut) { return static_cast<Beat>(dut.out_data_o); },
+                    [](const Beat& in) { return in; }, source_stall, sink_stall, options) {}
 
   // Pushes n random beats and runs until all of them came out.
   void stream(size_t n, uint64_t seed, uint64_t max_cycles) {
     std::mt19937 rng(static_cast<uint32_t>(seed));
-    const size_t target = scoreboard.checked() + n;
-    for (size_t i = 0; i < n; ++i) source.push(rng());
-    ASSERT_TRUE(h.run_until([&] { return scoreboard.checked() == target; }, max_cycles,
-                            std::to_string(n) + " beats through the register"));
-    EXPECT_EQ(scoreboard.mismatched(), 0u);
-    EXPECT_EQ(scoreboard.pending(), 0u);
+    std::vector<Beat> beats(n);
+    for (Beat& beat : beats) beat = rng();
+    run(beats, max_cycles);
   }
-
-  Harness<Vtp_stream_register> h;
-  Source<Beat> source;
-  Sink<Beat> sink;
-  Scoreboard<Beat> scoreboard;
 };
 
 // ---------------------------------------------- backpressure test matrix ---
@@ -78,13 +55,8 @@ TEST_P(StreamRegisterStallMatrix, PassesEveryBeatInOrderUnchanged) {
   EXPECT_EQ(b.sink.received(), kBeats);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, StreamRegisterStallMatrix,
-    ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<StreamRegisterStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, StreamRegisterStallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // ------------------------------------------------------------- timing ---
 TEST(StreamRegister, FullThroughputAndLatencyWithoutStalls) {
@@ -94,9 +66,7 @@ TEST(StreamRegister, FullThroughputAndLatencyWithoutStalls) {
   const uint64_t start = b.h.cycle();
   b.stream(kBeats, 2, 4 * kBeats);
   // II = 1 on both sides, latency exactly 1: N beats take N + latency cycles.
-  EXPECT_TRUE(tp::tb::has_interval(b.source.accept_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_interval(b.sink.beat_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
+  EXPECT_TRUE(tp::tb::has_full_rate(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
   EXPECT_EQ(b.source.accept_cycles().front(), start);
   EXPECT_EQ(b.sink.beat_cycles().back() + 1 - start, kBeats + kLatency);
 }
@@ -167,15 +137,14 @@ TEST(StreamRegister, ControlOutputsDefinedAfterResetFromRandomState) {
   // Verilator has no X: start every flop at random values instead (several
   // seeds). After reset the control outputs must not depend on them, and the
   // stream must work.
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    Bench b({}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    Bench b({}, {}, options);
     b.h.reset(1);
     EXPECT_TRUE(b.h->in_ready_o);
     EXPECT_FALSE(b.h->out_valid_o);
-    b.stream(50, seed, 500);
+    b.stream(50, options.random_init_seed, 500);
     EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
-  }
+  });
 }
 
 }  // namespace

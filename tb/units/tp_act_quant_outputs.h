@@ -96,8 +96,25 @@ struct QuantOutputs {
     EXPECT_EQ(scale_board.pending(), 0u);
   }
 
+  // After run_to_end(): `cycles` more cycles, and no beat beyond the expected.
+  void expect_nothing_more(unsigned cycles) {
+    h.tick(cycles);
+    EXPECT_EQ(val.received(), expected_vals);
+    EXPECT_EQ(scale.received(), expected_scales);
+  }
+
   // After Bench::reset(): nothing is expected any more.
   void forget() { expected_vals = expected_scales = 0; }
+
+  // Right after a reset in mid-stream: forgets the expectations, and checks
+  // that both outputs are idle and no stale beat comes out for `cycles`.
+  void expect_clean_after_reset(unsigned cycles) {
+    forget();
+    EXPECT_FALSE(h->val_valid_o);
+    EXPECT_FALSE(h->scale_valid_o);
+    h.tick(cycles);
+    EXPECT_EQ(val_board.checked() + scale_board.checked(), 0u) << "stale beat after reset";
+  }
 
   Harness<Model>& h;
   Sink<ValueBeat> val;

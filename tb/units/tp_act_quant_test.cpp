@@ -7,6 +7,7 @@
 #include "Vtp_act_quant.h"
 #include "common/harness.h"
 #include "common/scoreboard.h"
+#include "common/stall_matrix.h"
 #include "common/stream.h"
 #include "common/timing.h"
 #include "units/tp_act_quant_outputs.h"
@@ -18,7 +19,6 @@
 #include <cstdint>
 #include <ostream>
 #include <random>
-#include <string>
 #include <tuple>
 #include <vector>
 
@@ -26,8 +26,6 @@ namespace {
 
 using tp::tb::Harness;
 using tp::tb::HarnessOptions;
-using tp::tb::Scoreboard;
-using tp::tb::Sink;
 using tp::tb::Source;
 using tp::tb::StallGenerator;
 
@@ -242,18 +240,11 @@ TEST_P(ActQuantStallMatrix, EveryValueAndScaleExact) {
   std::mt19937_64 rng(5);
   for (int v = 0; v < 60; ++v) b.push_vector(random_vector(rng, 1 + static_cast<int>(rng() % 24)), random_factor(rng));
   b.out.run_to_end(30000);
-  b.h.tick(30);
-  EXPECT_EQ(b.out.val.received(), b.out.expected_vals);
-  EXPECT_EQ(b.out.scale.received(), b.out.expected_scales);
+  b.out.expect_nothing_more(30);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, ActQuantStallMatrix,
-    ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<ActQuantStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, ActQuantStallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // -------------------------------------------------------------- timing ---
 TEST(ActQuant, LatencyAndFullThroughputWithoutStalls) {
@@ -281,29 +272,24 @@ TEST(ActQuant, ResetMidStreamDropsInFlightBeatsAndRestartsCleanly) {
   for (int v = 0; v < 10; ++v) b.push_vector(random_vector(rng, 7), random_factor(rng));
   ASSERT_TRUE(b.h.run_until([&] { return b.out.val_board.checked() >= 9; }, 2000, "9 value beats before reset"));
   b.h.reset(2);
-  b.out.forget();
   EXPECT_TRUE(b.h->in_ready_o);
-  EXPECT_FALSE(b.h->val_valid_o);
-  EXPECT_FALSE(b.h->scale_valid_o);
-  b.h.tick(40);
-  EXPECT_EQ(b.out.val_board.checked() + b.out.scale_board.checked(), 0u) << "stale beat after reset";
+  b.out.expect_clean_after_reset(40);
   for (int v = 0; v < 10; ++v) b.push_vector(random_vector(rng, 1 + static_cast<int>(rng() % 9)), random_factor(rng));
   b.out.run_to_end(3000);
 }
 
 TEST(ActQuant, OutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    Bench b({}, {}, {}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    Bench b({}, {}, {}, {}, options);
     b.h.reset(1);
     EXPECT_TRUE(b.h->in_ready_o);
     EXPECT_FALSE(b.h->val_valid_o);
     EXPECT_FALSE(b.h->scale_valid_o);
     EXPECT_FALSE(b.h->factor_ready_o);
-    std::mt19937_64 rng(seed);
+    std::mt19937_64 rng(options.random_init_seed);
     for (int v = 0; v < 3; ++v) b.push_vector(random_vector(rng, 5), random_factor(rng));
     b.out.run_to_end(500);
-  }
+  });
 }
 
 }  // namespace

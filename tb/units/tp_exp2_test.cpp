@@ -4,8 +4,8 @@
 // Stated timing: latency 4, II 1, whole-pipeline stall on output backpressure.
 #include "Vtp_exp2.h"
 #include "common/harness.h"
-#include "common/scoreboard.h"
-#include "common/stream.h"
+#include "common/stall_matrix.h"
+#include "common/stream_bench.h"
 #include "common/timing.h"
 #include "golden/int/exp2.h"
 
@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <random>
-#include <string>
 #include <tuple>
 #include <vector>
 
@@ -21,9 +20,6 @@ namespace {
 
 using tp::tb::Harness;
 using tp::tb::HarnessOptions;
-using tp::tb::Scoreboard;
-using tp::tb::Sink;
-using tp::tb::Source;
 using tp::tb::StallGenerator;
 
 constexpr unsigned kLatency = 4;
@@ -42,41 +38,16 @@ Out golden(const In& in) {
   return tp::fx::exp2_neg(-static_cast<int64_t>(in.mag)) | (static_cast<uint32_t>(in.user) << 17);
 }
 
-struct Exp2Bench {
+void put_in(Vtp_exp2& dut, const In& beat) {
+  dut.in_mag_i = beat.mag;
+  dut.in_user_i = beat.user;
+}
+
+Out get_out(Vtp_exp2& dut) { return static_cast<Out>(dut.out_data_o) | (static_cast<Out>(dut.out_user_o) << 17); }
+
+struct Exp2Bench : tp::tb::StreamBench<Vtp_exp2, In, Out> {
   explicit Exp2Bench(StallGenerator source_stall = {}, StallGenerator sink_stall = {}, HarnessOptions options = {})
-      : h(options),
-        source(
-            h,
-            [this](bool valid, const In& beat) {
-              h->in_valid_i = valid;
-              h->in_mag_i = beat.mag;
-              h->in_user_i = beat.user;
-            },
-            [this] { return h->in_ready_o != 0; }, source_stall),
-        sink(
-            h, [this](bool ready) { h->out_ready_i = ready; }, [this] { return h->out_valid_o != 0; },
-            [this] { return static_cast<Out>(h->out_data_o) | (static_cast<Out>(h->out_user_o) << 17); },
-            sink_stall),
-        scoreboard(h, "exp2") {
-    scoreboard.connect(source, golden, sink);
-  }
-
-  void push(const In& beat) {
-    source.push(beat);
-    ++pushed;
-  }
-  // Runs until every pushed beat has been checked against the golden model.
-  void run(uint64_t max_cycles) {
-    ASSERT_TRUE(h.run_until([&] { return scoreboard.checked() == pushed; }, max_cycles, "every beat through tp_exp2"));
-    EXPECT_EQ(scoreboard.mismatched(), 0u);
-    EXPECT_EQ(scoreboard.pending(), 0u);
-  }
-
-  Harness<Vtp_exp2> h;
-  Source<In> source;
-  Sink<Out> sink;
-  Scoreboard<Out> scoreboard;
-  size_t pushed = 0;  // since the last reset
+      : StreamBench(put_in, get_out, golden, source_stall, sink_stall, options, "exp2") {}
 };
 
 // Magnitudes around every interesting boundary plus uniform ones: the whole
@@ -103,19 +74,17 @@ TEST(Exp2, ExhaustiveNonZeroRangeAndLargeMagnitudesAtFullThroughput) {
   // must clamp to 0, without stalls: one beat per cycle, latency exactly 4.
   Exp2Bench b;
   b.h.reset();
-  for (uint32_t u = 0; u <= kLastNonZero; ++u) b.push({u, (u & 1) != 0});
+  std::vector<In> beats;
+  for (uint32_t u = 0; u <= kLastNonZero; ++u) beats.push_back({u, (u & 1) != 0});
   std::mt19937_64 rng(7);
   for (uint64_t n = 18; n < 65536; n = n * 3 / 2 + 1) {
-    for (uint32_t f : {0u, 1u, 1023u, 32768u, 65535u}) b.push({static_cast<uint32_t>(n * kOne + f), false});
+    for (uint32_t f : {0u, 1u, 1023u, 32768u, 65535u}) beats.push_back({static_cast<uint32_t>(n * kOne + f), false});
   }
-  for (int i = 0; i < 2000; ++i) b.push({static_cast<uint32_t>(rng()), (i & 1) != 0});
-  b.push({0xFFFFFFFFu, true});
-  const size_t total = b.pushed;
-  b.run(total + 100);
-  EXPECT_EQ(b.sink.received(), total);
-  EXPECT_TRUE(tp::tb::has_interval(b.source.accept_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_interval(b.sink.beat_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
+  for (int i = 0; i < 2000; ++i) beats.push_back({static_cast<uint32_t>(rng()), (i & 1) != 0});
+  beats.push_back({0xFFFFFFFFu, true});
+  b.run(beats, beats.size() + 100);
+  EXPECT_EQ(b.sink.received(), beats.size());
+  EXPECT_TRUE(tp::tb::has_full_rate(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
 }
 
 TEST(Exp2, DirectedCornersIncludingClampOfWideMagnitudes) {
@@ -143,11 +112,12 @@ TEST(Exp2, DirectedCornersIncludingClampOfWideMagnitudes) {
   };
   Exp2Bench b;
   b.h.reset();
+  std::vector<In> beats;
   for (const Case& c : cases) {
     EXPECT_EQ(tp::fx::exp2_neg(-static_cast<int64_t>(c.mag)), c.expected) << "golden at u = " << c.mag;
-    b.push({c.mag, false});
+    beats.push_back({c.mag, false});
   }
-  b.run(100);
+  b.run(beats, 100);
 }
 
 // ---------------------------------------------- backpressure test matrix ---
@@ -158,27 +128,21 @@ TEST_P(Exp2StallMatrix, EveryBeatMatchesGoldenInOrder) {
   Exp2Bench b(StallGenerator(source_p, 11), StallGenerator(sink_p, 23));
   b.h.reset();
   constexpr size_t kBeats = 20000;
-  for (const In& beat : random_beats(kBeats, 1)) b.push(beat);
-  b.run(10 * kBeats);
+  b.run(random_beats(kBeats, 1), 10 * kBeats);
   EXPECT_EQ(b.source.accepted(), kBeats);
   b.h.tick(10);  // nothing more may come out
   EXPECT_EQ(b.sink.received(), kBeats);
   EXPECT_EQ(b.scoreboard.checked(), kBeats);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, Exp2StallMatrix, ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<Exp2StallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, Exp2StallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // ------------------------------------------------------------- timing ---
 TEST(Exp2, LatencyIsFourCyclesUnderRandomSourceStalls) {
   Exp2Bench b(StallGenerator(0.5, 5));
   b.h.reset();
-  for (const In& beat : random_beats(2000, 3)) b.push(beat);
-  b.run(10000);
+  b.run(random_beats(2000, 3), 10000);
   EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
 }
 
@@ -218,34 +182,26 @@ TEST(Exp2, SinkStallHoldsOutputAndStopsInput) {
 TEST(Exp2, ResetMidStreamDropsInFlightBeatsAndRestartsCleanly) {
   Exp2Bench b(StallGenerator(0.3, 7), StallGenerator(0.5, 9));
   b.h.reset();
-  for (const In& beat : random_beats(500, 4)) b.push(beat);
+  b.source.push_all(random_beats(500, 4));
   ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() >= 50; }, 2000, "50 beats before reset"));
   b.sink.pause(true);  // the pipeline fills up
   b.h.tick(8);
   ASSERT_FALSE(b.h->in_ready_o) << "expected a full pipeline before the reset";
   b.h.reset(2);
-  b.pushed = 0;
-  EXPECT_FALSE(b.h->out_valid_o);
-  EXPECT_TRUE(b.h->in_ready_o);
-  b.sink.pause(false);
-  b.h.tick(20);
-  EXPECT_EQ(b.scoreboard.checked(), 0u) << "stale beat after reset";
-  for (const In& beat : random_beats(1000, 5)) b.push(beat);
-  b.run(10000);
+  b.expect_clean_after_reset(20);
+  b.run(random_beats(1000, 5), 10000);
 }
 
 TEST(Exp2, OutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    Exp2Bench b({}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    Exp2Bench b({}, {}, options);
     b.h.reset(1);
     EXPECT_FALSE(b.h->out_valid_o);
     b.h.tick(kLatency + 2);
     EXPECT_FALSE(b.h->out_valid_o) << "beat out of an idle pipeline";
-    for (const In& beat : random_beats(200, seed)) b.push(beat);
-    b.run(1000);
+    b.run(random_beats(200, options.random_init_seed), 1000);
     EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
-  }
+  });
 }
 
 }  // namespace

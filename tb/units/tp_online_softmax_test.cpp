@@ -8,6 +8,7 @@
 #include "Vtp_online_softmax.h"
 #include "common/harness.h"
 #include "common/scoreboard.h"
+#include "common/stall_matrix.h"
 #include "common/stream.h"
 #include "common/timing.h"
 #include "golden/int/attention.h"
@@ -19,7 +20,6 @@
 #include <limits>
 #include <ostream>
 #include <random>
-#include <string>
 #include <tuple>
 #include <vector>
 
@@ -241,12 +241,8 @@ TEST_P(SoftmaxStallMatrix, RandomQueriesMatchGoldenBeatByBeat) {
   EXPECT_GT(big_max, 0u) << "m never reached 32768";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, SoftmaxStallMatrix, ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<SoftmaxStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, SoftmaxStallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // ------------------------------------------------------------ directed ---
 TEST(OnlineSoftmax, DirectedTilesShiftsAndExtremes) {
@@ -360,17 +356,16 @@ TEST(OnlineSoftmax, ResetMidQueryThenCleanQuery) {
 }
 
 TEST(OnlineSoftmax, OutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    SoftmaxBench b({}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    SoftmaxBench b({}, {}, options);
     b.reset(1);
     EXPECT_FALSE(b.h->out_valid_o);
     EXPECT_TRUE(b.h->in_ready_o);
     b.h.tick(10);
     EXPECT_FALSE(b.h->out_valid_o) << "beat out of an idle unit";
-    b.push(random_queries(5, seed));
+    b.push(random_queries(5, options.random_init_seed));
     b.run(5000);
-  }
+  });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include "Vtp_residual_add.h"
 #include "common/harness.h"
 #include "common/scoreboard.h"
+#include "common/stall_matrix.h"
 #include "common/stream.h"
 #include "common/timing.h"
 #include "golden/int/fixed_point.h"
@@ -148,14 +149,8 @@ TEST_P(ResidualAddStallMatrix, MatchesGoldenOnEveryBeat) {
   EXPECT_EQ(b.sink.received(), kBeats);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    XYSink, ResidualAddStallMatrix,
-    ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<ResidualAddStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "X" + name(std::get<0>(info.param)) + "Y" + name(std::get<1>(info.param)) + "Sink" +
-             name(std::get<2>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(XYSink, ResidualAddStallMatrix, tp::tb::stall_matrix<3>(),
+                         tp::tb::stall_matrix_names("X", "Y", "Sink"));
 
 // ------------------------------------------------------------ arithmetic ---
 TEST(ResidualAdd, SaturationCorners) {
@@ -207,9 +202,7 @@ TEST(ResidualAdd, FullThroughputAndLatencyWithoutStalls) {
   constexpr size_t kBeats = 64;
   const uint64_t start = b.h.cycle();
   b.run(random_lanes(kBeats, rng), random_lanes(kBeats, rng), 4 * kBeats);
-  EXPECT_TRUE(tp::tb::has_interval(b.x.accept_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_interval(b.sink.beat_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_latency(b.x.accept_cycles(), b.sink.beat_cycles(), kLatency));
+  EXPECT_TRUE(tp::tb::has_full_rate(b.x.accept_cycles(), b.sink.beat_cycles(), kLatency));
   EXPECT_EQ(b.x.accept_cycles().front(), start);
   EXPECT_EQ(b.sink.beat_cycles().back() + 1 - start, kBeats + kLatency);
 }
@@ -291,19 +284,18 @@ TEST(ResidualAdd, ResetMidStreamDropsInFlightBeatsAndRestartsCleanly) {
 }
 
 TEST(ResidualAdd, ControlOutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    Bench b({}, {}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    Bench b({}, {}, {}, options);
     b.h.reset(1);
     EXPECT_FALSE(b.h->out_valid_o);
     EXPECT_FALSE(b.h->x_ready_o);  // no y beat offered
     EXPECT_FALSE(b.h->y_ready_o);
     b.h.tick(5);
     EXPECT_EQ(b.sink.received(), 0u);
-    std::mt19937 rng(seed);
+    std::mt19937 rng(options.random_init_seed);
     b.run(random_lanes(50, rng), random_lanes(50, rng), 500);
     EXPECT_TRUE(tp::tb::has_latency(b.x.accept_cycles(), b.sink.beat_cycles(), kLatency));
-  }
+  });
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "Vtp_rmsnorm.h"
 #include "common/harness.h"
 #include "common/scoreboard.h"
+#include "common/stall_matrix.h"
 #include "common/stream.h"
 #include "common/timing.h"
 #include "units/tp_act_quant_outputs.h"
@@ -17,7 +18,6 @@
 #include <cstdint>
 #include <ostream>
 #include <random>
-#include <string>
 #include <tuple>
 #include <vector>
 
@@ -25,8 +25,6 @@ namespace {
 
 using tp::tb::Harness;
 using tp::tb::HarnessOptions;
-using tp::tb::Scoreboard;
-using tp::tb::Sink;
 using tp::tb::Source;
 using tp::tb::StallGenerator;
 
@@ -162,17 +160,11 @@ TEST_P(RmsNormStallMatrix, EveryValueAndScaleExact) {
     b.push_vector(random_x(rng, dim, static_cast<int>(rng() % 32)), random_gains(rng, dim));
   }
   b.out.run_to_end(40000);
-  b.h.tick(60);
-  EXPECT_EQ(b.out.val.received(), b.out.expected_vals);
-  EXPECT_EQ(b.out.scale.received(), b.out.expected_scales);
+  b.out.expect_nothing_more(60);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, RmsNormStallMatrix, ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<RmsNormStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, RmsNormStallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // -------------------------------------------------------------- timing ---
 TEST(RmsNorm, ThroughputIsDimOverLanesPlusConstant) {
@@ -203,12 +195,8 @@ TEST(RmsNorm, ResetMidVectorDropsEverythingAndRestartsCleanly) {
   for (int v = 0; v < 4; ++v) b.push_vector(random_x(rng, 512, 20), random_gains(rng, 512));
   ASSERT_TRUE(b.h.run_until([&] { return b.in.accepted() >= 40; }, 2000, "40 beats into the second vector"));
   b.h.reset(2);
-  b.out.forget();
   EXPECT_TRUE(b.h->in_ready_o);
-  EXPECT_FALSE(b.h->val_valid_o);
-  EXPECT_FALSE(b.h->scale_valid_o);
-  b.h.tick(60);
-  EXPECT_EQ(b.out.val_board.checked() + b.out.scale_board.checked(), 0u) << "stale beat after reset";
+  b.out.expect_clean_after_reset(60);
   for (int v = 0; v < 6; ++v) {
     const int dim = random_dim(rng);
     b.push_vector(random_x(rng, dim, 28), random_gains(rng, dim));
@@ -217,17 +205,17 @@ TEST(RmsNorm, ResetMidVectorDropsEverythingAndRestartsCleanly) {
 }
 
 TEST(RmsNorm, OutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    Bench b({}, {}, {}, HarnessOptions{.random_init_seed = seed});
+  const auto check = [](HarnessOptions options) {
+    Bench b({}, {}, {}, options);
     b.h.reset(1);
     EXPECT_TRUE(b.h->in_ready_o);
     EXPECT_FALSE(b.h->val_valid_o);
     EXPECT_FALSE(b.h->scale_valid_o);
-    std::mt19937_64 rng(seed);
+    std::mt19937_64 rng(options.random_init_seed);
     for (int v = 0; v < 3; ++v) b.push_vector(random_x(rng, 96, 25), random_gains(rng, 96));
     b.out.run_to_end(2000);
-  }
+  };
+  tp::tb::for_each_random_init(check, {1, 2, 1234567});
 }
 
 }  // namespace

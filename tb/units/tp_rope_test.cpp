@@ -9,6 +9,7 @@
 #include "Vtp_rope.h"
 #include "common/harness.h"
 #include "common/scoreboard.h"
+#include "common/stall_matrix.h"
 #include "common/stream.h"
 #include "common/timing.h"
 #include "golden/int/rope.h"
@@ -247,12 +248,8 @@ TEST_P(RopeStallMatrix, EveryPairMatchesGolden) {
   EXPECT_EQ(b.sink.received(), b.pushed_);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, RopeStallMatrix, ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<RopeStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, RopeStallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // ------------------------------------------------------------ numerics ---
 TEST(Rope, PositionZeroIsExactIdentity) {
@@ -413,9 +410,7 @@ TEST(Rope, FullThroughputAndLatencyWithoutStalls) {
   b.push_random(5, 3);
   b.drain(2000);
   const size_t beats = b.pushed_;
-  EXPECT_TRUE(tp::tb::has_interval(b.source.accept_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_interval(b.sink.beat_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
+  EXPECT_TRUE(tp::tb::has_full_rate(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
   EXPECT_EQ(b.source.accept_cycles().front(), start);
   EXPECT_EQ(b.sink.beat_cycles().back() + 1 - start, beats + kLatency);
 }
@@ -473,20 +468,19 @@ TEST(Rope, ResetMidVectorRestartsCleanly) {
 }
 
 TEST(Rope, ControlOutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    Bench b({}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    Bench b({}, {}, options);
     b.reset(1);
     EXPECT_TRUE(b.h->in_ready_o);
     EXPECT_FALSE(b.h->out_valid_o);
     b.h.tick(2 * kLatency);
     EXPECT_EQ(b.sink.received(), 0u);
-    b.rng.seed(seed);
+    b.rng.seed(options.random_init_seed);
     b.configure(16);
     b.push_random(4, 1);
     b.drain(1000);
     EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
-  }
+  });
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 // out_error_o with the zero scale. Stated timing: latency 15, II 1.
 #include "Vtp_rsqrt.h"
 #include "common/harness.h"
-#include "common/scoreboard.h"
-#include "common/stream.h"
+#include "common/stall_matrix.h"
+#include "common/stream_bench.h"
 #include "common/timing.h"
 #include "golden/int/rmsnorm.h"
 #include "golden/int/tables.h"
@@ -14,17 +14,12 @@
 #include <cstdint>
 #include <ostream>
 #include <random>
-#include <string>
 #include <tuple>
 #include <vector>
 
 namespace {
 
-using tp::tb::Harness;
 using tp::tb::HarnessOptions;
-using tp::tb::Scoreboard;
-using tp::tb::Sink;
-using tp::tb::Source;
 using tp::tb::StallGenerator;
 
 constexpr unsigned kLatency = 15;
@@ -45,41 +40,14 @@ Result golden(const uint64_t& ms) {
   return {s.mantissa, s.exponent, false};
 }
 
-struct Bench {
+Result read_result(Vtp_rsqrt& dut) {
+  return {static_cast<uint16_t>(dut.out_mantissa_o), static_cast<int16_t>(dut.out_exponent_o), dut.out_error_o != 0};
+}
+
+struct Bench : tp::tb::StreamBench<Vtp_rsqrt, uint64_t, Result> {
   explicit Bench(StallGenerator source_stall = {}, StallGenerator sink_stall = {}, HarnessOptions options = {})
-      : h(options),
-        source(
-            h,
-            [this](bool valid, const uint64_t& ms) {
-              h->in_valid_i = valid;
-              h->in_ms_i = ms;
-            },
-            [this] { return h->in_ready_o != 0; }, source_stall),
-        sink(
-            h, [this](bool ready) { h->out_ready_i = ready; }, [this] { return h->out_valid_o != 0; },
-            [this] {
-              return Result{static_cast<uint16_t>(h->out_mantissa_o), static_cast<int16_t>(h->out_exponent_o),
-                            h->out_error_o != 0};
-            },
-            sink_stall),
-        scoreboard(h, "rsqrt") {
-    scoreboard.connect(source, golden, sink);
-  }
-
-  // Pushes the inputs and runs until all results came out and matched.
-  void run(const std::vector<uint64_t>& inputs, uint64_t max_cycles) {
-    const size_t target = scoreboard.checked() + inputs.size();
-    source.push_all(inputs);
-    ASSERT_TRUE(h.run_until([&] { return scoreboard.checked() == target; }, max_cycles,
-                            std::to_string(inputs.size()) + " results"));
-    EXPECT_EQ(scoreboard.mismatched(), 0u);
-    EXPECT_EQ(scoreboard.pending(), 0u);
-  }
-
-  Harness<Vtp_rsqrt> h;
-  Source<uint64_t> source;
-  Sink<Result> sink;
-  Scoreboard<Result> scoreboard;
+      : StreamBench([](Vtp_rsqrt& dut, const uint64_t& ms) { dut.in_ms_i = ms; }, read_result, golden,
+                    source_stall, sink_stall, options, "rsqrt") {}
 };
 
 // ms with its most significant bit at `top` (0..63) and random bits below.
@@ -153,12 +121,8 @@ TEST_P(RsqrtStallMatrix, EveryResultInOrderAndExact) {
   EXPECT_EQ(b.sink.received(), kBeats);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, RsqrtStallMatrix, ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<RsqrtStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, RsqrtStallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // -------------------------------------------------------------- timing ---
 TEST(Rsqrt, LatencyFifteenAndFullThroughputWithoutStalls) {
@@ -167,9 +131,7 @@ TEST(Rsqrt, LatencyFifteenAndFullThroughputWithoutStalls) {
   constexpr size_t kBeats = 200;
   const uint64_t start = b.h.cycle();
   b.run(random_inputs(kBeats, 3, false), 4 * kBeats);
-  EXPECT_TRUE(tp::tb::has_interval(b.source.accept_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_interval(b.sink.beat_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
+  EXPECT_TRUE(tp::tb::has_full_rate(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
   EXPECT_EQ(b.source.accept_cycles().front(), start);
   EXPECT_EQ(b.sink.beat_cycles().back() + 1 - start, kBeats + kLatency);
 }
@@ -204,23 +166,18 @@ TEST(Rsqrt, ResetMidStreamDropsInFlightBeatsAndRestartsCleanly) {
   b.source.push_all(random_inputs(200, 9, true));
   ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() >= 20; }, 2000, "20 results before reset"));
   b.h.reset(2);
-  EXPECT_TRUE(b.h->in_ready_o);
-  EXPECT_FALSE(b.h->out_valid_o);
-  b.sink.pause(false);
-  b.h.tick(40);
-  EXPECT_EQ(b.scoreboard.checked(), 0u) << "stale result after reset";
+  b.expect_clean_after_reset(40);
   b.run(random_inputs(300, 10, true), 3000);
 }
 
 TEST(Rsqrt, OutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    Bench b({}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    Bench b({}, {}, options);
     b.h.reset(1);
     EXPECT_FALSE(b.h->out_valid_o);
-    b.run(random_inputs(50, seed, true), 500);
+    b.run(random_inputs(50, options.random_init_seed, true), 500);
     EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
-  }
+  });
 }
 
 }  // namespace

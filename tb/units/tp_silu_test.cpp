@@ -3,8 +3,8 @@
 // timing: latency 9, II 1; in_ready_o = ~out_valid_o | out_ready_i.
 #include "Vtp_silu.h"
 #include "common/harness.h"
-#include "common/scoreboard.h"
-#include "common/stream.h"
+#include "common/stall_matrix.h"
+#include "common/stream_bench.h"
 #include "common/timing.h"
 #include "golden/int/silu.h"
 
@@ -14,17 +14,12 @@
 #include <cstdint>
 #include <limits>
 #include <random>
-#include <string>
 #include <tuple>
 #include <vector>
 
 namespace {
 
-using tp::tb::Harness;
 using tp::tb::HarnessOptions;
-using tp::tb::Scoreboard;
-using tp::tb::Sink;
-using tp::tb::Source;
 using tp::tb::StallGenerator;
 
 constexpr size_t kLanes = 4;
@@ -46,47 +41,24 @@ Lanes golden(const Pairs& in) {
   return out;
 }
 
+void put_pairs(Vtp_silu& dut, const Pairs& beat) {
+  for (size_t i = 0; i < kLanes; ++i) {
+    dut.in_h1_i[i] = static_cast<uint32_t>(beat.h1[i]);
+    dut.in_h3_i[i] = static_cast<uint32_t>(beat.h3[i]);
+  }
+}
+
+Lanes get_lanes(Vtp_silu& dut) {
+  Lanes out{};
+  for (size_t i = 0; i < kLanes; ++i) out[i] = static_cast<int32_t>(dut.out_data_o[i]);
+  return out;
+}
+
 // The DUT between one source of (h1, h3) pairs and one sink, checked against
 // the golden model beat by beat.
-struct Bench {
+struct Bench : tp::tb::StreamBench<Vtp_silu, Pairs, Lanes> {
   explicit Bench(StallGenerator source_stall = {}, StallGenerator sink_stall = {}, HarnessOptions options = {})
-      : h(options),
-        source(
-            h,
-            [this](bool valid, const Pairs& beat) {
-              h->in_valid_i = valid;
-              for (size_t i = 0; i < kLanes; ++i) {
-                h->in_h1_i[i] = static_cast<uint32_t>(beat.h1[i]);
-                h->in_h3_i[i] = static_cast<uint32_t>(beat.h3[i]);
-              }
-            },
-            [this] { return h->in_ready_o != 0; }, source_stall),
-        sink(
-            h, [this](bool ready) { h->out_ready_i = ready; }, [this] { return h->out_valid_o != 0; },
-            [this] {
-              Lanes out{};
-              for (size_t i = 0; i < kLanes; ++i) out[i] = static_cast<int32_t>(h->out_data_o[i]);
-              return out;
-            },
-            sink_stall),
-        scoreboard(h, "out") {
-    scoreboard.connect(source, golden, sink);
-  }
-
-  // Pushes the beats and runs until all of them came out and matched.
-  void run(const std::vector<Pairs>& beats, uint64_t max_cycles) {
-    const size_t target = scoreboard.checked() + beats.size();
-    source.push_all(beats);
-    ASSERT_TRUE(h.run_until([&] { return scoreboard.checked() == target; }, max_cycles,
-                            std::to_string(beats.size()) + " beats through tp_silu"));
-    EXPECT_EQ(scoreboard.mismatched(), 0u);
-    EXPECT_EQ(scoreboard.pending(), 0u);
-  }
-
-  Harness<Vtp_silu> h;
-  Source<Pairs> source;
-  Sink<Lanes> sink;
-  Scoreboard<Lanes> scoreboard;
+      : StreamBench(put_pairs, get_lanes, golden, source_stall, sink_stall, options) {}
 };
 
 // Packs a list of (h1, h3) pairs into beats of kLanes (the last one padded).
@@ -143,12 +115,8 @@ TEST_P(SiluStallMatrix, MatchesGoldenOnEveryBeat) {
   EXPECT_EQ(b.sink.received(), kBeats);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, SiluStallMatrix, ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<SiluStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, SiluStallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // ------------------------------------------------------------ arithmetic ---
 TEST(Silu, ExhaustiveOverTheSigmoidWindow) {
@@ -236,9 +204,7 @@ TEST(Silu, FullThroughputAndLatencyWithoutStalls) {
   const uint64_t start = b.h.cycle();
   b.run(random_beats(kBeats, 2), 4 * kBeats);
   // II = 1 at both ports, latency exactly 9: N beats take N + 9 cycles.
-  EXPECT_TRUE(tp::tb::has_interval(b.source.accept_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_interval(b.sink.beat_cycles(), 1));
-  EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
+  EXPECT_TRUE(tp::tb::has_full_rate(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
   EXPECT_EQ(b.source.accept_cycles().front(), start);
   EXPECT_EQ(b.sink.beat_cycles().back() + 1 - start, kBeats + kLatency);
 }
@@ -285,26 +251,21 @@ TEST(Silu, ResetMidStreamDropsInFlightBeatsAndRestartsCleanly) {
   b.h.tick(12);
   ASSERT_FALSE(b.h->in_ready_o) << "expected a full pipeline before the reset";
   b.h.reset(2);
-  EXPECT_TRUE(b.h->in_ready_o);
-  EXPECT_FALSE(b.h->out_valid_o);
-  b.sink.pause(false);
-  b.h.tick(30);
-  EXPECT_EQ(b.scoreboard.checked(), 0u) << "stale beat after reset";
+  b.expect_clean_after_reset(30);
   b.run(random_beats(300, 11), 3000);
 }
 
 TEST(Silu, ControlOutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    Bench b({}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    Bench b({}, {}, options);
     b.h.reset(1);
     EXPECT_TRUE(b.h->in_ready_o);
     EXPECT_FALSE(b.h->out_valid_o);
     b.h.tick(2 * kLatency);  // nothing comes out of a pipeline of random garbage
     EXPECT_EQ(b.sink.received(), 0u);
-    b.run(random_beats(50, seed), 500);
+    b.run(random_beats(50, options.random_init_seed), 500);
     EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
-  }
+  });
 }
 
 }  // namespace

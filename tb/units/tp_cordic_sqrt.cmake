@@ -1,0 +1,1 @@
+tokenpipe_rtl_test(MODULE tp_cordic_sqrt SOURCES units/tp_cordic_sqrt_test.cpp)
