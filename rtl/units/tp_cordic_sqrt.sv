@@ -247,41 +247,12 @@ module tp_cordic_sqrt #(
 
   // ----------------------------------------------------------- assertions ---
 `ifndef SYNTHESIS
-  logic                 chk_in_stall_q, chk_out_stall_q;
-  logic [63:0]          chk_in_data_q;
-  logic [UserWidth-1:0] chk_in_user_q, chk_out_user_q;
-  logic [31:0]          chk_out_data_q;
-
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      chk_in_stall_q  <= 1'b0;
-      chk_out_stall_q <= 1'b0;
-    end else begin
-      chk_in_stall_q  <= in_valid_i & ~in_ready_o;
-      chk_out_stall_q <= out_valid_o & ~out_ready_i;
-    end
-    chk_in_data_q  <= in_data_i;
-    chk_in_user_q  <= in_user_i;
-    chk_out_data_q <= out_data_o;
-    chk_out_user_q <= out_user_o;
-  end
-
-  always_ff @(posedge clk_i) begin
-    if (rst_ni) begin
-      if (chk_out_stall_q) begin
-        assert (out_valid_o)
-          else $error("tp_cordic_sqrt: out_valid_o dropped without out_ready_i");
-        assert (out_data_o == chk_out_data_q && out_user_o == chk_out_user_q)
-          else $error("tp_cordic_sqrt: output changed while stalled");
-      end
-      if (chk_in_stall_q) begin
-        assert (in_valid_i)
-          else $error("tp_cordic_sqrt: upstream dropped in_valid_i without in_ready_o");
-        assert (in_data_i == chk_in_data_q && in_user_i == chk_in_user_q)
-          else $error("tp_cordic_sqrt: upstream changed its beat while stalled");
-      end
-    end
-  end
+  tp_stream_checker #(.Width(UserWidth + 64), .Name("tp_cordic_sqrt in")) u_in_check (
+    .clk_i, .rst_ni, .valid_i(in_valid_i), .ready_i(in_ready_o), .data_i({in_user_i, in_data_i})
+  );
+  tp_stream_checker #(.Width(UserWidth + 32), .Name("tp_cordic_sqrt out")) u_out_check (
+    .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i), .data_i({out_user_o, out_data_o})
+  );
 `endif
 
 endmodule

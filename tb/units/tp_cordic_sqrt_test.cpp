@@ -4,8 +4,8 @@
 // Stated timing: latency 24, II 1, whole-pipeline stall on output backpressure.
 #include "Vtp_cordic_sqrt.h"
 #include "common/harness.h"
-#include "common/scoreboard.h"
-#include "common/stream.h"
+#include "common/stall_matrix.h"
+#include "common/stream_bench.h"
 #include "common/timing.h"
 #include "golden/int/cordic.h"
 
@@ -21,9 +21,6 @@ namespace {
 
 using tp::tb::Harness;
 using tp::tb::HarnessOptions;
-using tp::tb::Scoreboard;
-using tp::tb::Sink;
-using tp::tb::Source;
 using tp::tb::StallGenerator;
 
 constexpr unsigned kLatency = 24;
@@ -39,42 +36,18 @@ using Out = uint64_t;
 
 Out golden(const In& in) { return tp::fx::cordic_sqrt(in.v) | (static_cast<uint64_t>(in.user) << 32); }
 
-struct CordicBench {
+void put_in(Vtp_cordic_sqrt& dut, const In& beat) {
+  dut.in_data_i = beat.v;
+  dut.in_user_i = beat.user;
+}
+
+Out get_out(Vtp_cordic_sqrt& dut) {
+  return static_cast<Out>(dut.out_data_o) | (static_cast<Out>(dut.out_user_o) << 32);
+}
+
+struct CordicBench : tp::tb::StreamBench<Vtp_cordic_sqrt, In, Out> {
   explicit CordicBench(StallGenerator source_stall = {}, StallGenerator sink_stall = {}, HarnessOptions options = {})
-      : h(options),
-        source(
-            h,
-            [this](bool valid, const In& beat) {
-              h->in_valid_i = valid;
-              h->in_data_i = beat.v;
-              h->in_user_i = beat.user;
-            },
-            [this] { return h->in_ready_o != 0; }, source_stall),
-        sink(
-            h, [this](bool ready) { h->out_ready_i = ready; }, [this] { return h->out_valid_o != 0; },
-            [this] { return static_cast<Out>(h->out_data_o) | (static_cast<Out>(h->out_user_o) << 32); },
-            sink_stall),
-        scoreboard(h, "sqrt") {
-    scoreboard.connect(source, golden, sink);
-  }
-
-  void push(const In& beat) {
-    source.push(beat);
-    ++pushed;
-  }
-  // Runs until every pushed beat has been checked against the golden model.
-  void run(uint64_t max_cycles) {
-    ASSERT_TRUE(
-        h.run_until([&] { return scoreboard.checked() == pushed; }, max_cycles, "every beat through tp_cordic_sqrt"));
-    EXPECT_EQ(scoreboard.mismatched(), 0u);
-    EXPECT_EQ(scoreboard.pending(), 0u);
-  }
-
-  Harness<Vtp_cordic_sqrt> h;
-  Source<In> source;
-  Sink<Out> sink;
-  Scoreboard<Out> scoreboard;
-  size_t pushed = 0;  // since the last reset
+      : StreamBench(put_in, get_out, golden, source_stall, sink_stall, options, "sqrt") {}
 };
 
 // Every bit length of v, uniform mantissas, perfect squares and their
@@ -107,19 +80,19 @@ TEST(CordicSqrt, ExhaustiveSmallRangeAndEveryExponentAtFullThroughput) {
   // Every v < 2^20 (roots 0..1024: j = 0..9, no bit dropped by the window),
   // then for every bit length 1..64 its ends and 2000 random mantissas: one
   // beat per cycle, latency exactly 24.
-  CordicBench b;
-  b.h.reset();
-  for (uint64_t v = 0; v < (uint64_t{1} << 20); ++v) b.push({v, (v & 1) != 0});
+  std::vector<In> beats;
+  for (uint64_t v = 0; v < (uint64_t{1} << 20); ++v) beats.push_back({v, (v & 1) != 0});
   std::mt19937_64 rng(7);
   for (int e = 0; e < 64; ++e) {
     const uint64_t low = uint64_t{1} << e;
-    b.push({low, false});
-    b.push({low | (low - 1), true});
-    for (int i = 0; i < 2000; ++i) b.push({low | (rng() & (low - 1)), (i & 1) != 0});
+    beats.push_back({low, false});
+    beats.push_back({low | (low - 1), true});
+    for (int i = 0; i < 2000; ++i) beats.push_back({low | (rng() & (low - 1)), (i & 1) != 0});
   }
-  const size_t total = b.pushed;
-  b.run(total + 100);
-  EXPECT_EQ(b.sink.received(), total);
+  CordicBench b;
+  b.h.reset();
+  b.run(beats, beats.size() + 100);
+  EXPECT_EQ(b.sink.received(), beats.size());
   EXPECT_TRUE(tp::tb::has_interval(b.source.accept_cycles(), 1));
   EXPECT_TRUE(tp::tb::has_interval(b.sink.beat_cycles(), 1));
   EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
@@ -146,13 +119,14 @@ TEST(CordicSqrt, DirectedCornersIncludingSaturation) {
       {kAllOnes, 0xFFFFFFFFu},                     // 2^32 - 2^-33: saturates to the floor
       {uint64_t{1234567} * 1234567, 1234567u},     // a square with a 21-bit root
   };
-  CordicBench b;
-  b.h.reset();
+  std::vector<In> beats;
   for (const Case& c : cases) {
     EXPECT_EQ(tp::fx::cordic_sqrt(c.v), c.expected) << "golden at v = " << c.v;
-    b.push({c.v, false});
+    beats.push_back({c.v, false});
   }
-  b.run(200);
+  CordicBench b;
+  b.h.reset();
+  b.run(beats, 200);
 }
 
 // ---------------------------------------------- backpressure test matrix ---
@@ -163,27 +137,21 @@ TEST_P(CordicSqrtStallMatrix, EveryBeatMatchesGoldenInOrder) {
   CordicBench b(StallGenerator(source_p, 11), StallGenerator(sink_p, 23));
   b.h.reset();
   constexpr size_t kBeats = 50000;
-  for (const In& beat : random_beats(kBeats, 1)) b.push(beat);
-  b.run(10 * kBeats);
+  b.run(random_beats(kBeats, 1), 10 * kBeats);
   EXPECT_EQ(b.source.accepted(), kBeats);
   b.h.tick(kLatency + 5);  // nothing more may come out
   EXPECT_EQ(b.sink.received(), kBeats);
   EXPECT_EQ(b.scoreboard.checked(), kBeats);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    SourceSink, CordicSqrtStallMatrix, ::testing::Combine(::testing::Values(0.0, 0.4), ::testing::Values(0.0, 0.4)),
-    [](const ::testing::TestParamInfo<CordicSqrtStallMatrix::ParamType>& info) {
-      const auto name = [](double p) { return p == 0.0 ? std::string("Never") : std::string("Random"); };
-      return "Source" + name(std::get<0>(info.param)) + "Sink" + name(std::get<1>(info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(SourceSink, CordicSqrtStallMatrix, tp::tb::stall_matrix<2>(),
+                         tp::tb::stall_matrix_names("Source", "Sink"));
 
 // ------------------------------------------------------------- timing ---
 TEST(CordicSqrt, LatencyIs24CyclesUnderRandomSourceStalls) {
   CordicBench b(StallGenerator(0.5, 5));
   b.h.reset();
-  for (const In& beat : random_beats(2000, 3)) b.push(beat);
-  b.run(10000);
+  b.run(random_beats(2000, 3), 10000);
   EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
 }
 
@@ -224,34 +192,26 @@ TEST(CordicSqrt, SinkStallHoldsOutputAndStopsInput) {
 TEST(CordicSqrt, ResetMidStreamDropsInFlightBeatsAndRestartsCleanly) {
   CordicBench b(StallGenerator(0.3, 7), StallGenerator(0.5, 9));
   b.h.reset();
-  for (const In& beat : random_beats(500, 4)) b.push(beat);
+  b.source.push_all(random_beats(500, 4));
   ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() >= 50; }, 2000, "50 beats before reset"));
   b.sink.pause(true);  // the pipeline fills up
   b.h.tick(2 * kLatency);
   ASSERT_FALSE(b.h->in_ready_o) << "expected a full pipeline before the reset";
   b.h.reset(2);
-  b.pushed = 0;
-  EXPECT_FALSE(b.h->out_valid_o);
-  EXPECT_TRUE(b.h->in_ready_o);
-  b.sink.pause(false);
-  b.h.tick(2 * kLatency);
-  EXPECT_EQ(b.scoreboard.checked(), 0u) << "stale beat after reset";
-  for (const In& beat : random_beats(1000, 5)) b.push(beat);
-  b.run(10000);
+  b.expect_clean_after_reset(2 * kLatency);
+  b.run(random_beats(1000, 5), 10000);
 }
 
 TEST(CordicSqrt, OutputsDefinedAfterResetFromRandomState) {
-  for (uint32_t seed : {1u, 2u, 3u, 1234567u}) {
-    SCOPED_TRACE("random init seed " + std::to_string(seed));
-    CordicBench b({}, {}, HarnessOptions{.random_init_seed = seed});
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    CordicBench b({}, {}, options);
     b.h.reset(1);
     EXPECT_FALSE(b.h->out_valid_o);
     b.h.tick(kLatency + 2);
     EXPECT_FALSE(b.h->out_valid_o) << "beat out of an idle pipeline";
-    for (const In& beat : random_beats(200, seed)) b.push(beat);
-    b.run(1000);
+    b.run(random_beats(200, options.random_init_seed), 1000);
     EXPECT_TRUE(tp::tb::has_latency(b.source.accept_cycles(), b.sink.beat_cycles(), kLatency));
-  }
+  });
 }
 
 }  // namespace
