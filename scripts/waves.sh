@@ -30,4 +30,8 @@ if [[ -z ${DISPLAY:-} && -z ${WAYLAND_DISPLAY:-} ]]; then
   printf '\n'
   exit 0
 fi
+if ! command -v gtkwave >/dev/null 2>&1; then
+  echo "waves: gtkwave is not installed (scripts/install-deps.sh --with-optional installs it)" >&2
+  exit 1
+fi
 exec "${cmd[@]}"
