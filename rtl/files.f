@@ -13,3 +13,4 @@ rtl/units/tp_exp2.sv
 rtl/units/tp_online_softmax.sv
 rtl/units/tp_rope.sv
 rtl/units/tp_cordic_sqrt.sv
+rtl/matrix/tp_weight_port.sv

@@ -1,0 +1,307 @@
+// tp_weight_port: AXI4 read master of the 512-bit weight stream (docs/weight-image.md).
+//
+// Takes read commands (a 64-byte aligned start byte address and a length in
+// 64-byte beats), splits each into AXI4 INCR bursts of up to 64 beats that
+// never cross a 4 KiB boundary, keeps up to MaxOutstanding bursts in flight,
+// and delivers the read data in order as a beat stream with `last` on the
+// command's final beat.
+//
+// Streams (valid/ready; a beat moves on an edge where valid && ready, and
+// valid/data hold while valid && !ready):
+//   cmd   cmd_addr_i (byte address, multiple of 64), cmd_beats_i (1 .. 2^LenWidth - 1
+//         beats; default 1,048,575 = 64 MiB - 64). cmd_ready_o is high while no
+//         command is being split: the next command is taken the cycle after the
+//         previous one's last burst was issued (bursts of consecutive commands
+//         go out back to back but for that one cycle).
+//   AR    single ID, arsize 64 bytes, INCR; registered outputs.
+//   R     rready is always high: a burst is only issued when the data FIFO has
+//         room for all its beats (credits: FIFO entries + beats of bursts in
+//         flight <= FifoBeats), so the memory never sees backpressure.
+//         rresp is not used (the weight memory does not fail reads).
+//   out   out_data_o = R data (512 bits, byte i of the beat at bits 8i+7:8i),
+//         out_last_o on the command's last beat. out_valid_o and out_data_o
+//         come from flops (the FIFO's read register); out_ready_i drives the
+//         FIFO read enable combinationally (no path from out_ready_i to an output).
+//
+// Latency (cycles between the edges at which things move, bench.h convention):
+// a command accepted at edge k has its first burst accepted on AR at edge k+2
+// at the earliest (arvalid from a flop set at edge k+1); an R beat taken at
+// edge r can leave on out_* at edge r+2 (FIFO write at r, read register at
+// r+1). So the first beat of a command leaves at edge k + 4 + memory latency.
+// Throughput: one beat per cycle once the first beat is out, as long as the
+// memory delivers a beat per cycle and the credits cover its round trip:
+// min(MaxOutstanding * 64, FifoBeats) >= memory latency + ~4 cycles (default
+// 512 beats: HBM latencies up to ~500 cycles; measured 1.0 beat/cycle at 200).
+// II of the command stream: bursts of the command + 1 cycles at best.
+//
+// Reset (synchronous, active low) clears the control state: every command,
+// burst in flight and buffered beat is dropped. The memory (interconnect) must
+// be reset with the port, as AXI4's shared ARESETn requires: R beats of bursts
+// issued before the reset must not arrive afterwards.
+//
+// Resources (default parameters): the data FIFO is a 512 x 513-bit block RAM
+// (8 RAMB36 at 512 x 72), ~120 flops of control and counters, no DSP.
+module tp_weight_port #(
+  parameter int unsigned AddrWidth      = 34,   // byte address bits (>= 13); HBM: 33-34
+  parameter int unsigned LenWidth       = 20,   // command length bits (7..32): up to 2^LenWidth - 1 beats
+  parameter int unsigned MaxOutstanding = 8,    // bursts in flight (issued, last beat not yet received), >= 1
+  parameter int unsigned FifoBeats      = 512,  // data FIFO depth in beats, power of two, >= 64
+  parameter int unsigned CounterWidth   = 32    // width of the performance counters (wrap around)
+) (
+  input  logic                    clk_i,
+  input  logic                    rst_ni,          // synchronous reset, active low
+  // Command stream.
+  input  logic                    cmd_valid_i,
+  output logic                    cmd_ready_o,
+  input  logic [AddrWidth-1:0]    cmd_addr_i,      // byte address, multiple of 64
+  input  logic [LenWidth-1:0]     cmd_beats_i,     // length in 64-byte beats, >= 1
+  // AXI4 read address channel (master side).
+  output logic                    m_axi_arvalid_o,
+  input  logic                    m_axi_arready_i,
+  output logic [AddrWidth-1:0]    m_axi_araddr_o,
+  output logic [7:0]              m_axi_arlen_o,   // beats - 1, <= 63
+  output logic [2:0]              m_axi_arsize_o,  // 6: 64 bytes per beat
+  output logic [1:0]              m_axi_arburst_o, // 1: INCR
+  // AXI4 read data channel.
+  input  logic                    m_axi_rvalid_i,
+  output logic                    m_axi_rready_o,  // always high (credits)
+  input  logic [511:0]            m_axi_rdata_i,
+  input  logic                    m_axi_rlast_i,
+  // Output beat stream.
+  output logic                    out_valid_o,
+  input  logic                    out_ready_i,
+  output logic [511:0]            out_data_o,
+  output logic                    out_last_o,      // last beat of a command
+  // Performance counters (cleared by reset, wrap around).
+  output logic [CounterWidth-1:0] perf_busy_o,      // cycles with a command not yet fully delivered
+  output logic [CounterWidth-1:0] perf_out_stall_o, // cycles out_valid_o && !out_ready_i
+  output logic [CounterWidth-1:0] perf_mem_wait_o   // busy cycles without an output beat (waiting on memory)
+);
+
+  localparam int unsigned PtrWidth = $clog2(FifoBeats);
+  localparam int unsigned CredWidth = PtrWidth + 2;  // holds FifoBeats + 64
+  localparam int unsigned OutsWidth = $clog2(MaxOutstanding + 1);
+  localparam int unsigned TagWidth = (MaxOutstanding > 1) ? $clog2(MaxOutstanding) : 1;
+
+  // ------------------------------------------------------ parameter check ---
+  if (AddrWidth < 13 || AddrWidth > 64) begin : gen_addr_check
+    $error("tp_weight_port: AddrWidth must be in [13, 64]");
+  end
+  if (LenWidth < 7 || LenWidth > 32) begin : gen_len_check
+    $error("tp_weight_port: LenWidth must be in [7, 32]");
+  end
+  if (MaxOutstanding < 1) begin : gen_outstanding_check
+    $error("tp_weight_port: MaxOutstanding must be >= 1");
+  end
+  if (FifoBeats < 64 || (FifoBeats & (FifoBeats - 1)) != 0) begin : gen_fifo_check
+    $error("tp_weight_port: FifoBeats must be a power of two >= 64");
+  end
+
+  // ------------------------------------------------------ command splitter ---
+  logic                 active_q;            // a command has bursts left to issue
+  logic [AddrWidth-1:0] addr_q;              // byte address of the next burst
+  logic [LenWidth-1:0]  rem_q;               // beats left to issue
+  logic                 cmd_fire;
+  logic [6:0]           to_boundary;         // beats to the next 4 KiB boundary, 1..64
+  logic [6:0]           burst_beats;         // beats of the next burst, 1..64
+  logic                 burst_is_last;       // the next burst ends the command
+  logic                 ar_free;             // the AR register can take a burst
+  logic                 credit_ok, outs_ok;
+  logic                 load;                // a burst is issued into the AR register
+  logic [CredWidth-1:0] credit_q, credit_d;  // FIFO entries + beats of issued bursts
+  logic [OutsWidth-1:0] outs_q, outs_d;      // bursts issued, last beat not yet received
+  logic                 ar_valid_q;
+  logic [AddrWidth-1:0] ar_addr_q;
+  logic [7:0]           ar_len_q;
+
+  assign cmd_ready_o = ~active_q;
+  assign cmd_fire    = cmd_valid_i & cmd_ready_o;
+
+  assign to_boundary   = 7'd64 - {1'b0, addr_q[11:6]};
+  assign burst_is_last = rem_q <= LenWidth'(to_boundary);
+  assign burst_beats   = burst_is_last ? rem_q[6:0] : to_boundary;
+  assign ar_free       = ~ar_valid_q | m_axi_arready_i;
+  assign credit_ok     = credit_q + CredWidth'(burst_beats) <= CredWidth'(FifoBeats);
+  assign outs_ok       = outs_q < OutsWidth'(MaxOutstanding);
+  assign load          = active_q & ar_free & credit_ok & outs_ok;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      active_q   <= 1'b0;
+      ar_valid_q <= 1'b0;
+    end else begin
+      if (cmd_fire) begin
+        active_q <= 1'b1;
+      end else if (load && burst_is_last) begin
+        active_q <= 1'b0;
+      end
+      if (ar_free) begin
+        ar_valid_q <= load;
+      end
+    end
+  end
+
+  // Address and length registers: no reset (only meaningful while active).
+  always_ff @(posedge clk_i) begin
+    if (cmd_fire) begin
+      addr_q <= cmd_addr_i;
+      rem_q  <= cmd_beats_i;
+    end else if (load) begin
+      addr_q <= addr_q + AddrWidth'({burst_beats, 6'b0});
+      rem_q  <= rem_q - LenWidth'(burst_beats);
+    end
+    if (load) begin
+      ar_addr_q <= addr_q;
+      ar_len_q  <= {1'b0, burst_beats} - 8'd1;
+    end
+  end
+
+  assign m_axi_arvalid_o = ar_valid_q;
+  assign m_axi_araddr_o  = ar_addr_q;
+  assign m_axi_arlen_o   = ar_len_q;
+  assign m_axi_arsize_o  = 3'd6;
+  assign m_axi_arburst_o = 2'b01;
+
+  // ------------------------------------------- last-burst tags, in order ---
+  // One bit per burst in flight: does it end its command. Written at issue,
+  // read by the R beats, freed at rlast.
+  logic [MaxOutstanding-1:0] tag_q;
+  logic [TagWidth-1:0]       tag_wr_q, tag_rd_q;
+  logic                      r_fire, r_end;
+
+  assign m_axi_rready_o = 1'b1;
+  assign r_fire         = m_axi_rvalid_i;  // rready is always high
+  assign r_end          = r_fire & m_axi_rlast_i;
+
+  always_ff @(posedge clk_i) begin
+    if (load) begin
+      tag_q[tag_wr_q] <= burst_is_last;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      tag_wr_q <= '0;
+      tag_rd_q <= '0;
+      outs_q   <= '0;
+      credit_q <= '0;
+    end else begin
+      if (load) begin
+        tag_wr_q <= (tag_wr_q == TagWidth'(MaxOutstanding - 1)) ? '0 : tag_wr_q + 1'b1;
+      end
+      if (r_end) begin
+        tag_rd_q <= (tag_rd_q == TagWidth'(MaxOutstanding - 1)) ? '0 : tag_rd_q + 1'b1;
+      end
+      outs_q   <= outs_d;
+      credit_q <= credit_d;
+    end
+  end
+
+  // ------------------------------------------------------------ data FIFO ---
+  // Block RAM with a registered read port (the output register of the stream).
+  (* ram_style = "block" *) logic [512:0] mem [FifoBeats];
+  logic [PtrWidth:0] wr_ptr_q, rd_ptr_q;  // one wrap bit
+  logic              fifo_empty, rd_en;
+  logic              rd_valid_q;
+  logic [512:0]      rd_data_q;
+
+  assign fifo_empty = wr_ptr_q == rd_ptr_q;
+  assign rd_en      = ~fifo_empty & (~rd_valid_q | out_ready_i);
+
+  always_ff @(posedge clk_i) begin
+    if (r_fire) begin
+      mem[wr_ptr_q[PtrWidth-1:0]] <= {m_axi_rlast_i & tag_q[tag_rd_q], m_axi_rdata_i};
+    end
+    if (rd_en) begin
+      rd_data_q <= mem[rd_ptr_q[PtrWidth-1:0]];
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      wr_ptr_q   <= '0;
+      rd_ptr_q   <= '0;
+      rd_valid_q <= 1'b0;
+    end else begin
+      if (r_fire) begin
+        wr_ptr_q <= wr_ptr_q + 1'b1;
+      end
+      if (rd_en) begin
+        rd_ptr_q <= rd_ptr_q + 1'b1;
+      end
+      if (~rd_valid_q | out_ready_i) begin
+        rd_valid_q <= rd_en;
+      end
+    end
+  end
+
+  // Credits: reserved at issue, returned when a beat leaves the FIFO memory.
+  always_comb begin
+    credit_d = credit_q;
+    if (load) credit_d = credit_d + CredWidth'(burst_beats);
+    if (rd_en) credit_d = credit_d - 1'b1;
+    outs_d = outs_q;
+    if (load) outs_d = outs_d + 1'b1;
+    if (r_end) outs_d = outs_d - 1'b1;
+  end
+
+  assign out_valid_o = rd_valid_q;
+  assign out_data_o  = rd_data_q[511:0];
+  assign out_last_o  = rd_data_q[512];
+
+  // -------------------------------------------------- performance counters ---
+  logic                    busy;
+  logic [CounterWidth-1:0] busy_q, out_stall_q, mem_wait_q;
+
+  assign busy = active_q | ar_valid_q | (outs_q != '0) | ~fifo_empty | rd_valid_q;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      busy_q      <= '0;
+      out_stall_q <= '0;
+      mem_wait_q  <= '0;
+    end else begin
+      if (busy) busy_q <= busy_q + 1'b1;
+      if (rd_valid_q && !out_ready_i) out_stall_q <= out_stall_q + 1'b1;
+      if (busy && !rd_valid_q) mem_wait_q <= mem_wait_q + 1'b1;
+    end
+  end
+
+  assign perf_busy_o      = busy_q;
+  assign perf_out_stall_o = out_stall_q;
+  assign perf_mem_wait_o  = mem_wait_q;
+
+  // ----------------------------------------------------------- assertions ---
+`ifndef SYNTHESIS
+  tp_stream_checker #(.Width(AddrWidth + LenWidth), .Name("tp_weight_port cmd")) u_cmd_check (
+    .clk_i, .rst_ni, .valid_i(cmd_valid_i), .ready_i(cmd_ready_o), .data_i({cmd_addr_i, cmd_beats_i})
+  );
+  tp_stream_checker #(.Width(AddrWidth + 8), .Name("tp_weight_port ar")) u_ar_check (
+    .clk_i, .rst_ni, .valid_i(m_axi_arvalid_o), .ready_i(m_axi_arready_i),
+    .data_i({m_axi_araddr_o, m_axi_arlen_o})
+  );
+  tp_stream_checker #(.Width(513), .Name("tp_weight_port out")) u_out_check (
+    .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i), .data_i({out_last_o, out_data_o})
+  );
+
+  always_ff @(posedge clk_i) begin
+    if (rst_ni) begin
+      if (cmd_fire) begin
+        assert (cmd_addr_i[5:0] == 6'd0)
+          else $error("tp_weight_port: command address %0h not 64-byte aligned", cmd_addr_i);
+        assert (cmd_beats_i != '0)
+          else $error("tp_weight_port: command of 0 beats");
+      end
+      if (m_axi_rvalid_i) begin
+        assert (outs_q != '0)
+          else $error("tp_weight_port: R beat without a burst in flight");
+        assert ((wr_ptr_q ^ rd_ptr_q) != {1'b1, {PtrWidth{1'b0}}})
+          else $error("tp_weight_port: R beat into a full FIFO (credit error)");
+      end
+      assert (credit_q <= CredWidth'(FifoBeats))
+        else $error("tp_weight_port: credits %0d exceed FifoBeats", credit_q);
+    end
+  end
+`endif
+
+endmodule

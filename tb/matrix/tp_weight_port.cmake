@@ -1,0 +1,1 @@
+tokenpipe_rtl_test(MODULE tp_weight_port SOURCES matrix/tp_weight_port_test.cpp)

@@ -1,0 +1,354 @@
+// tp_weight_port testbench: the AXI4 read master against the HBM model
+// (tb/common/hbm_model.h) serving a random byte image. Golden model = the
+// image: a command (address, beats) must come out as the image's beats from
+// that address on, in order, `last` on its final beat.
+#include "Vtp_weight_port.h"
+#include "common/harness.h"
+#include "common/hbm_model.h"
+#include "common/scoreboard.h"
+#include "common/stall_matrix.h"
+#include "common/stream.h"
+#include "common/timing.h"
+
+#include <gtest/gtest-spi.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <ostream>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using tp::tb::Harness;
+using tp::tb::HarnessOptions;
+using tp::tb::HbmBeat;
+using tp::tb::HbmConfig;
+using tp::tb::HbmModel;
+using tp::tb::HbmPorts;
+using tp::tb::kHbmBeatBytes;
+using tp::tb::Scoreboard;
+using tp::tb::Sink;
+using tp::tb::Source;
+using tp::tb::StallGenerator;
+
+using Model = Vtp_weight_port;
+
+struct Command {
+  uint64_t addr = 0;  // byte address, multiple of 64
+  uint32_t beats = 0;
+  bool operator==(const Command&) const = default;
+};
+
+struct Beat {
+  HbmBeat data{};
+  bool last = false;
+  bool operator==(const Beat&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Beat& b) {
+  os << "{last " << b.last << ", bytes 0..63:";
+  for (uint8_t byte : b.data) {
+    char buf[4];
+    std::snprintf(buf, sizeof buf, " %02x", byte);
+    os << buf;
+  }
+  return os << "}";
+}
+
+std::vector<uint8_t> random_image(size_t bytes, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> image(bytes);
+  for (auto& b : image) b = static_cast<uint8_t>(rng());
+  return image;
+}
+
+// Golden: the command's beats of the image.
+std::vector<Beat> golden_beats(const std::vector<uint8_t>& image, const Command& c) {
+  std::vector<Beat> beats(c.beats);
+  for (uint32_t i = 0; i < c.beats; ++i) {
+    const uint64_t base = c.addr + uint64_t{i} * kHbmBeatBytes;
+    for (unsigned j = 0; j < kHbmBeatBytes; ++j) beats[i].data[j] = image.at(base + j);
+    beats[i].last = i + 1 == c.beats;
+  }
+  return beats;
+}
+
+// Counts the cycles the consumer stalled the output (out_valid_o && !out_ready_i).
+class OutStallProbe final : public tp::tb::Component {
+ public:
+  OutStallProbe(Harness<Model>& h) : Component(h), h_(h) {}
+  void sample(uint64_t) override { stalls += h_->out_valid_o && !h_->out_ready_i; }
+  uint64_t stalls = 0;
+
+ private:
+  Harness<Model>& h_;
+};
+
+// Harness + command Source + HBM model + output Sink + Scoreboard.
+struct PortBench {
+  PortBench(std::vector<uint8_t> image, HbmConfig config, StallGenerator sink_stall = {},
+            HarnessOptions options = {})
+      : h(options),
+        cmds(
+            h,
+            [this](bool valid, const Command& c) {
+              h->cmd_valid_i = valid;
+              h->cmd_addr_i = c.addr;
+              h->cmd_beats_i = c.beats;
+            },
+            [this] { return h->cmd_ready_o != 0; }),
+        hbm(h,
+            HbmPorts{
+                .arvalid = [this] { return h->m_axi_arvalid_o != 0; },
+                .araddr = [this] { return static_cast<uint64_t>(h->m_axi_araddr_o); },
+                .arlen = [this] { return static_cast<unsigned>(h->m_axi_arlen_o); },
+                .set_arready = [this](bool r) { h->m_axi_arready_i = r; },
+                .set_r =
+                    [this](bool valid, const HbmBeat& data, bool last) {
+                      h->m_axi_rvalid_i = valid;
+                      h->m_axi_rlast_i = last;
+                      for (unsigned w = 0; w < 16; ++w) {
+                        uint32_t word = 0;
+                        for (unsigned b = 0; b < 4; ++b) word |= uint32_t{data[4 * w + b]} << (8 * b);
+                        h->m_axi_rdata_i[w] = word;
+                      }
+                    },
+                .rready = [this] { return h->m_axi_rready_o != 0; },
+            },
+            std::move(image), std::move(config)),
+        sink(
+            h, [this](bool r) { h->out_ready_i = r; }, [this] { return h->out_valid_o != 0; },
+            [this] {
+              Beat b;
+              for (unsigned w = 0; w < 16; ++w) {
+                for (unsigned j = 0; j < 4; ++j) b.data[4 * w + j] = static_cast<uint8_t>(h->out_data_o[w] >> (8 * j));
+              }
+              b.last = h->out_last_o != 0;
+              return b;
+            },
+            std::move(sink_stall)),
+        scoreboard(h, "out"),
+        probe(h) {
+    scoreboard.connect(cmds, [this](const Command& c) { return golden_beats(hbm.image(), c); }, sink);
+  }
+
+  // Pushes the commands and runs until every beat came out and matched.
+  void run(const std::vector<Command>& commands, uint64_t max_cycles) {
+    uint64_t beats = scoreboard.checked();
+    for (const auto& c : commands) {
+      cmds.push(c);
+      beats += c.beats;
+    }
+    ASSERT_TRUE(h.run_until([&] { return scoreboard.checked() == beats; }, max_cycles, "every command's beats"));
+    h.tick(20);  // nothing extra afterwards
+    EXPECT_EQ(scoreboard.checked(), beats);
+    EXPECT_EQ(scoreboard.mismatched(), 0u);
+    EXPECT_EQ(scoreboard.pending(), 0u);
+    EXPECT_EQ(hbm.violations(), 0u);
+    EXPECT_EQ(hbm.outstanding(), 0u);
+  }
+
+  // busy = beats delivered + consumer stall cycles + memory wait cycles.
+  void expect_counters_consistent(uint64_t beats_since_reset) {
+    EXPECT_EQ(h->perf_out_stall_o, probe.stalls);
+    EXPECT_EQ(uint64_t{h->perf_busy_o}, beats_since_reset + h->perf_out_stall_o + h->perf_mem_wait_o);
+  }
+
+  Harness<Model> h;
+  Source<Command> cmds;
+  HbmModel hbm;
+  Sink<Beat> sink;
+  Scoreboard<Beat> scoreboard;
+  OutStallProbe probe;
+};
+
+constexpr size_t kImageBytes = 192 * 1024;  // 3072 beats, 48 pages of 4 KiB
+
+// Random commands of 1..max_beats beats at random aligned addresses inside the image.
+std::vector<Command> random_commands(size_t n, uint32_t max_beats, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Command> commands;
+  const uint64_t image_beats = kImageBytes / kHbmBeatBytes;
+  for (size_t i = 0; i < n; ++i) {
+    const uint32_t beats = 1 + static_cast<uint32_t>(rng() % max_beats);
+    const uint64_t start = rng() % (image_beats - beats + 1);
+    commands.push_back({start * kHbmBeatBytes, beats});
+  }
+  return commands;
+}
+
+// Directed corners of the burst split: 4 KiB boundaries, 1 beat, 64 beats.
+const std::vector<Command> kDirected = {
+    {0, 1},        {0, 64},       {0, 65},          {4096 - 64, 1},  {4096 - 64, 2},   {4096 - 64, 66},
+    {64, 63},      {64, 64},      {8192 - 640, 700}, {4096, 128},    {kImageBytes - 64, 1},
+    {kImageBytes - 2000 * 64, 2000},
+};
+
+// ------------------------------------------------------------ stall matrix ---
+// {consumer never, random} x {R never, random} x latency {1, 100, 300}.
+class WeightPortStallMatrix : public ::testing::TestWithParam<std::tuple<std::tuple<double, double>, unsigned>> {};
+
+TEST_P(WeightPortStallMatrix, EveryBeatIsTheImageAtItsAddress) {
+  const auto [stalls, latency] = GetParam();
+  const auto [sink_p, r_p] = stalls;
+  PortBench b(random_image(kImageBytes, 7 + latency),
+              HbmConfig{.latency = latency, .r_stall = StallGenerator(r_p, 31)}, StallGenerator(sink_p, 17));
+  b.h.reset();
+  b.run(kDirected, 400000);
+  auto commands = random_commands(12, 2000, 1000 + latency);
+  uint64_t beats = 0, bursts = 0;
+  for (const auto& list : {kDirected, commands}) {
+    for (const auto& c : list) {
+      beats += c.beats;
+      bursts += (c.addr + uint64_t{c.beats} * kHbmBeatBytes - 1) / 4096 - c.addr / 4096 + 1;  // pages touched
+    }
+  }
+  b.run(commands, 400000);
+  EXPECT_EQ(b.hbm.beats(), beats);
+  EXPECT_EQ(b.hbm.bursts(), bursts);  // one burst per 4 KiB page: the longest legal bursts
+  EXPECT_EQ(b.hbm.r_stall_cycles(), 0u);  // rready stays high
+  b.expect_counters_consistent(beats);
+}
+
+std::string stall_matrix_test_name(
+    const ::testing::TestParamInfo<std::tuple<std::tuple<double, double>, unsigned>>& info) {
+  const auto [stalls, latency] = info.param;
+  return tp::tb::stall_matrix_name({{"Sink", std::get<0>(stalls)}, {"R", std::get<1>(stalls)}}) + "Latency" +
+         std::to_string(latency);
+}
+
+INSTANTIATE_TEST_SUITE_P(SinkR, WeightPortStallMatrix,
+                         ::testing::Combine(tp::tb::stall_matrix<2>(), ::testing::Values(1u, 100u, 300u)),
+                         stall_matrix_test_name);
+
+// ---------------------------------------------------------------- timing ---
+// A long command at latency 200 streams at one beat per cycle after the first
+// beat; the first beat leaves latency + 4 cycles after the command (command
+// register, AR register, FIFO write, FIFO read register).
+TEST(WeightPort, FullRateAfterTheFirstBeatAtLatency200) {
+  constexpr uint32_t kBeats = 20000;
+  PortBench b(random_image(size_t{kBeats} * kHbmBeatBytes + 4096, 5), HbmConfig{.latency = 200});
+  b.h.reset();
+  b.run({{4096 - 192, kBeats}}, 100000);  // starts 3 beats before a page boundary
+  const auto& out = b.sink.beat_cycles();
+  ASSERT_EQ(out.size(), kBeats);
+  EXPECT_EQ(out.front() - b.cmds.accept_cycles().front(), 200u + 4u);
+  const double rate = double(kBeats - 1) / double(out.back() - out.front());
+  std::printf("[ weight port ] latency 200: first beat after %llu cycles, %.4f beats/cycle after it\n",
+              static_cast<unsigned long long>(out.front() - b.cmds.accept_cycles().front()), rate);
+  EXPECT_GE(rate, 0.95);
+  EXPECT_EQ(b.h->perf_out_stall_o, 0u);
+  b.expect_counters_consistent(kBeats);
+}
+
+TEST(WeightPort, LatencyOneMemoryGivesFiveCyclesToTheFirstBeatAndFullRate) {
+  PortBench b(random_image(kImageBytes, 6), HbmConfig{.latency = 1});
+  b.h.reset();
+  b.run({{0, 3000}}, 10000);
+  const auto& out = b.sink.beat_cycles();
+  EXPECT_EQ(out.front() - b.cmds.accept_cycles().front(), 5u);
+  EXPECT_TRUE(tp::tb::has_interval(out, 1));
+}
+
+// Memory limits: half the bandwidth and 2 outstanding bursts (arready drops);
+// data still correct, the rate follows the memory.
+TEST(WeightPort, FollowsMemoryBandwidthAndOutstandingLimits) {
+  PortBench b(random_image(kImageBytes, 8), HbmConfig{.latency = 30, .bytes_per_cycle = 32, .max_outstanding = 2});
+  b.h.reset();
+  b.run(random_commands(6, 2000, 77), 200000);
+  PortBench c(random_image(kImageBytes, 9), HbmConfig{.latency = 30, .bytes_per_cycle = 32});
+  c.h.reset();
+  c.run({{0, 3000}}, 20000);
+  const auto& out = c.sink.beat_cycles();
+  const double rate = double(out.size() - 1) / double(out.back() - out.front());
+  EXPECT_NEAR(rate, 0.5, 0.01);
+}
+
+// ------------------------------------------------------------------ reset ---
+// Reset in the middle of a command (bursts in flight, FIFO full, consumer
+// stalled): the port and the memory model are reset together (AXI4 ARESETn);
+// no stale beat leaves afterwards and a new command passes cleanly.
+TEST(WeightPort, ResetMidCommandDropsEverythingAndRestartsCleanly) {
+  PortBench b(random_image(kImageBytes, 10), HbmConfig{.latency = 100}, StallGenerator(0.4, 3));
+  b.h.reset();
+  b.cmds.push({4096 - 64, 2000});
+  b.cmds.push({0, 10});
+  ASSERT_TRUE(b.h.run_until([&] { return b.sink.received() >= 300; }, 10000, "300 beats"));
+  b.sink.pause(true);
+  b.h.tick(50);  // let the FIFO fill
+  EXPECT_GT(b.hbm.outstanding() + b.h->out_valid_o, 0u);
+  b.sink.pause(false);
+  b.h.reset();
+  EXPECT_EQ(b.hbm.outstanding(), 0u);
+  EXPECT_EQ(b.h->out_valid_o, 0);
+  EXPECT_EQ(b.h->m_axi_arvalid_o, 0);
+  EXPECT_EQ(b.h->cmd_ready_o, 1);
+  EXPECT_EQ(b.h->perf_busy_o, 0u);
+  b.h.tick(400);  // a stale beat would be "unexpected"
+  EXPECT_EQ(b.scoreboard.checked(), 0u);
+  b.run({{128, 700}, {8192, 5}}, 20000);
+  EXPECT_EQ(b.h->m_axi_arvalid_o, 0);
+}
+
+TEST(WeightPort, ControlOutputsDefinedAfterResetFromRandomState) {
+  tp::tb::for_each_random_init([](HarnessOptions options) {
+    PortBench b(random_image(kImageBytes, options.random_init_seed), HbmConfig{.latency = 20}, {}, options);
+    b.h.reset(1);
+    EXPECT_EQ(b.h->cmd_ready_o, 1);
+    EXPECT_EQ(b.h->out_valid_o, 0);
+    EXPECT_EQ(b.h->m_axi_arvalid_o, 0);
+    EXPECT_EQ(b.h->m_axi_rready_o, 1);
+    EXPECT_EQ(b.h->perf_busy_o, 0u);
+    EXPECT_EQ(b.h->perf_out_stall_o, 0u);
+    EXPECT_EQ(b.h->perf_mem_wait_o, 0u);
+    b.run(random_commands(3, 500, options.random_init_seed), 20000);
+  });
+}
+
+// ------------------------------------------------------- the model itself ---
+// The HBM model reports what it exists to catch (driven by hand, no DUT).
+TEST(HbmModel, ReportsProtocolViolationsAndReadsBeyondTheImage) {
+  Harness<Model> h;
+  bool arvalid = false;
+  uint64_t araddr = 0;
+  unsigned arlen = 0;
+  HbmModel hbm(h,
+               HbmPorts{.arvalid = [&] { return arvalid; },
+                        .araddr = [&] { return araddr; },
+                        .arlen = [&] { return arlen; },
+                        .set_arready = [](bool) {},
+                        .set_r = [](bool, const HbmBeat&, bool) {},
+                        .rready = [] { return true; }},
+               std::vector<uint8_t>(8192), HbmConfig{.latency = 1, .max_outstanding = 64});
+  h.reset();
+  const std::vector<std::tuple<uint64_t, unsigned, std::string>> bad = {
+      {32, 0, "not 64-byte aligned"},
+      {0, 64, "arlen > 63"},
+      {4096 - 64, 1, "crosses a 4 KiB boundary"},
+      {8192, 0, "beyond the image"},
+  };
+  for (const auto& [addr, len, message] : bad) {
+    ::testing::TestPartResultArray failures;
+    {
+      ::testing::ScopedFakeTestPartResultReporter reporter(
+          ::testing::ScopedFakeTestPartResultReporter::INTERCEPT_ONLY_CURRENT_THREAD, &failures);
+      arvalid = true;
+      araddr = addr;
+      arlen = len;
+      h.tick();
+      arvalid = false;
+      h.tick(100);
+    }
+    ASSERT_EQ(failures.size(), 1) << message;
+    EXPECT_NE(std::string(failures.GetTestPartResult(0).message()).find(message), std::string::npos)
+        << failures.GetTestPartResult(0).message();
+  }
+  EXPECT_EQ(hbm.violations(), 4u);
+  EXPECT_EQ(hbm.bursts(), 4u);
+}
+
+}  // namespace
