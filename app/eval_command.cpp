@@ -37,15 +37,7 @@ std::vector<int> read_ids_file(const std::string& path) {
       continue;
     }
     first = false;
-    std::size_t used = 0;
-    int id = -1;
-    try {
-      id = std::stoi(word, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != word.size()) throw UsageError(path + ": '" + word + "' is not a token id");
-    ids.push_back(id);
+    ids.push_back(parse_token_id(word, path));
   }
   if (ids.size() < 2) throw UsageError(path + ": needs at least 2 token ids");
   return ids;

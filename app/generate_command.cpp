@@ -36,15 +36,7 @@ std::vector<int> parse_ids(const std::string& text) {
   std::istringstream in(text);
   std::string word;
   while (in >> word) {
-    std::size_t used = 0;
-    int id = 0;
-    try {
-      id = std::stoi(word, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != word.size()) throw UsageError("--prompt-ids: '" + word + "' is not a token id");
-    ids.push_back(id);
+    ids.push_back(parse_token_id(word, "--prompt-ids"));
   }
   if (ids.empty()) throw UsageError("--prompt-ids: no token ids given");
   return ids;

@@ -46,6 +46,18 @@ std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel&
   return std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, bits, &stats));
 }
 
+int parse_token_id(const std::string& word, const std::string& where) {
+  std::size_t used = 0;
+  int id = 0;
+  try {
+    id = std::stoi(word, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != word.size()) throw UsageError(where + ": '" + word + "' is not a token id");
+  return id;
+}
+
 std::vector<std::string> engine_names() { return {"float", "int8", "int4"}; }
 
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model) {

@@ -29,6 +29,9 @@ LoadedModel load_model(const std::string& checkpoint_path, const std::string& to
 // statistics from the float model (golden/int/calibration.h).
 std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits);
 
+// One token id written in decimal; `where` names the source in the error.
+int parse_token_id(const std::string& word, const std::string& where);
+
 // The engines `--engine` may name.
 std::vector<std::string> engine_names();
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model);
