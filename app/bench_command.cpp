@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "app/bench_matmul.h"
 #include "app/commands.h"
 #include "app/model_loading.h"
 #include "app/report.h"
@@ -78,6 +79,16 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   float_cmd->add_option("--json", options->json_path, "write a JSON report to this file");
   float_cmd->callback([options] { run_bench_float(*options); });
+
+  auto matmul = std::make_shared<MatmulBenchOptions>();
+  CLI::App* matmul_cmd =
+      bench->add_subcommand("matmul", "verilated matrix unit: GEMV weight-port and GEMM PE utilization");
+  matmul_cmd->add_option("--models-dir", matmul->models_dir, "folder with the real checkpoints (their layer shapes)")
+      ->capture_default_str();
+  matmul_cmd->add_option("--quant", matmul->quant, "int8 or int4 (default: both)")
+      ->check(CLI::IsMember({"int8", "int4"}));
+  matmul_cmd->add_option("--json", matmul->json_path, "write a JSON report to this file");
+  matmul_cmd->callback([matmul] { run_bench_matmul(*matmul); });
 }
 
 }  // namespace tp::app

@@ -4,6 +4,7 @@
 rtl/tp_pkg.sv
 rtl/common/tp_stream_checker.sv
 rtl/common/tp_stream_register.sv
+rtl/common/tp_delay_line.sv
 rtl/units/tp_rsqrt.sv
 rtl/units/tp_act_quant.sv
 rtl/units/tp_rmsnorm.sv
@@ -14,3 +15,8 @@ rtl/units/tp_online_softmax.sv
 rtl/units/tp_rope.sv
 rtl/units/tp_cordic_sqrt.sv
 rtl/matrix/tp_weight_port.sv
+rtl/matrix/tp_pe_column.sv
+rtl/matrix/tp_block_scaler.sv
+rtl/matrix/tp_matrix_engine.sv
+rtl/matrix/tp_matrix_unit.sv
+rtl/attention/tp_kv_page_manager.sv

@@ -35,11 +35,17 @@ package tp_pkg;
   localparam int unsigned MaxSeqLen    = 1024;
 
   // ------------------------------------------------------------- hardware ---
-  // Systolic array of ArrayRows x ArrayCols processing elements. 64 PEs
-  // consume the 64 INT8 weights of one 512-bit weight beat per cycle, the
-  // batch-1 GEMV bound (INT4 beats carry 128 weights: 2 MACs per PE).
-  localparam int unsigned ArrayRows    = 8;
+  // Matrix engine PE array: ArrayRows PEs per column (input features of a
+  // 32-weight block per cycle) x ArrayCols columns (output rows in parallel);
+  // both divide 32. A 32-row x 32-input weight tile takes
+  // (32 / ArrayRows) x (32 / ArrayCols) cycles per token: 8 at 16 x 8, within
+  // the 9 (INT4) and 17 (INT8) weight-port cycles a tile takes to arrive, so
+  // batch-1 GEMV runs at the port bound. 32 x 32 (1024 MACs/cycle) is valid.
+  localparam int unsigned ArrayRows    = 16;
   localparam int unsigned ArrayCols    = 8;
+  // Tokens of one GEMM command (prefill block or decode batch): sizes the
+  // matrix engine's activation buffer and accumulators.
+  localparam int unsigned MaxBatchTokens = 32;
   // Tokens per KV-cache page (the paged KV-cache manager's allocation unit).
   localparam int unsigned PageSize     = 16;
   // Data bits per beat of the AXI4 weight read port (64 B per cycle).

@@ -177,14 +177,19 @@ std::vector<std::int32_t> matvec(const QuantMatrix& w, const QuantVector& x) {
   }
   std::vector<std::int32_t> y(w.rows);
   for (int r = 0; r < w.rows; ++r) {
-    int128 acc = 0;
+    std::int64_t acc = 0;
     for (int b = 0; b < w.blocks(); ++b) {
       std::int32_t dot = 0;
       for (int i = 0; i < kBlock; ++i) dot += w.value(r, b * kBlock + i) * x.values[b * kBlock + i];
       const ScaleFp ws = scale_from_fp16(w.scale_bits(r, b));
       const ScaleFp& xs = x.scales[b];
       const int128 product = int128{dot} * ws.mantissa * xs.mantissa;
-      acc += round_shift(ws.negative ? -product : product, ws.exponent + xs.exponent + kAccumulatorFrac);
+      const int shift = ws.exponent + xs.exponent + kAccumulatorFrac;
+      // Beyond a left shift of 63 any nonzero product saturates (and int128 could not hold it).
+      const int128 signed_product = ws.negative ? -product : product;
+      const std::int64_t term =
+          saturate_i64(shift > 63 ? signed_product * (int128{1} << 64) : round_shift(signed_product, shift));
+      acc = saturate_i64(int128{acc} + term);
     }
     y[r] = saturate_i32(round_shift(acc, kResidualFrac - kAccumulatorFrac));
   }

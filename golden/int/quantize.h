@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -65,13 +66,25 @@ QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits,
                                  int group = kBlock);
 QuantVector quantize_q16(std::span<const std::int32_t> x, int group = kBlock);  // factor 1, 16 fractional bits
 
-// Accumulator fractional bits of the block-scaled dot products.
+// The matrix engine's accumulator: 64-bit two's complement with 24 fractional
+// bits. Every block term and every partial sum saturates to it, so the RTL
+// needs no wider adder; real models stay ~2^24 below the limit.
 inline constexpr int kAccumulatorFrac = 24;
+inline constexpr int kAccumulatorBits = 64;
 
-// tp_matrix_engine (GEMV): y = W x with, per output row j,
-//   acc = sum over blocks b of round_shift(d_b * w.m * x.m (signed by w), w.e + x.e + 24),
-//   d_b = the int32 dot product of block b,
-//   y_j = saturate_i32(round_shift(acc, 16 - 24))   (Q16.16).
+constexpr std::int64_t saturate_i64(int128 v) {
+  constexpr int128 lo = std::numeric_limits<std::int64_t>::min();
+  constexpr int128 hi = std::numeric_limits<std::int64_t>::max();
+  return static_cast<std::int64_t>(v < lo ? lo : (v > hi ? hi : v));
+}
+
+// tp_matrix_engine (GEMV, and GEMM as one GEMV per token): y = W x with, per
+// output row j, blocks b = 0, 1, ... in order:
+//   d_b  = the int32 dot product of block b (|d_b| <= 516,128),
+//   t_b  = saturate_i64(round_shift(d_b * w.m * x.m (negated for a negative w scale), w.e + x.e + 24)),
+//   acc  = saturate_i64(acc + t_b)   (acc starts at 0),
+//   y_j  = saturate_i32(round_shift(acc, 16 - 24))   (Q16.16).
+// A zero scale (w.m or x.m = 0) makes the term 0.
 std::vector<std::int32_t> matvec(const QuantMatrix& w, const QuantVector& x);
 
 }  // namespace tp::fx

@@ -380,32 +380,40 @@ const ImageSection& WeightImageLayout::section(SectionKind kind, int layer) cons
 }
 
 int blocks_per_beat(int bits) { return kBeatBytes * 8 / (kBlock * bits); }
-int value_beats_per_superblock(int bits) { return kSuperblockBlocks / blocks_per_beat(bits); }
-std::int64_t superblock_bytes(int bits) { return (value_beats_per_superblock(bits) + 1) * kBeatBytes; }
+int tile_value_beats(std::int64_t rows, int bits) {
+  return static_cast<int>(round_up(rows, blocks_per_beat(bits)) / blocks_per_beat(bits));
+}
+std::int64_t tile_bytes(std::int64_t rows, int bits) { return (tile_value_beats(rows, bits) + 1) * kBeatBytes; }
 
 std::int64_t matrix_section_bytes(std::int64_t rows, std::int64_t cols, int bits) {
-  const std::int64_t blocks = rows * blocks_per_row(cols);
-  const std::int64_t full = blocks / kSuperblockBlocks, rest = blocks % kSuperblockBlocks;
-  const std::int64_t last = rest == 0 ? 0 : (round_up(rest, blocks_per_beat(bits)) / blocks_per_beat(bits) + 1) * kBeatBytes;
-  return full * superblock_bytes(bits) + last;
+  const std::int64_t full_groups = rows / kTileRows, rest = rows % kTileRows;
+  const std::int64_t group_bytes = full_groups * tile_bytes(kTileRows, bits) + (rest == 0 ? 0 : tile_bytes(rest, bits));
+  return blocks_per_row(cols) * group_bytes;
 }
 
 std::int64_t gains_section_bytes(std::int64_t size) { return round_up(size * 2, kBeatBytes) + kBeatBytes; }
 
-std::int64_t superblock_address(const ImageSection& matrix, int bits, std::int64_t superblock) {
-  return matrix.offset + superblock * superblock_bytes(bits);
+std::int64_t tile_address(const ImageSection& matrix, int bits, std::int64_t group, std::int64_t block) {
+  // Every group before `group` is full; the tiles of one group all have its row count.
+  const std::int64_t rows_in_group = std::min<std::int64_t>(kTileRows, matrix.rows - group * kTileRows);
+  return matrix.offset + group * blocks_per_row(matrix.cols) * tile_bytes(kTileRows, bits) +
+         block * tile_bytes(rows_in_group, bits);
 }
 
 BlockAddress block_address(const ImageSection& matrix, int bits, std::int64_t row, std::int64_t block) {
-  const std::int64_t total_blocks = matrix.rows * blocks_per_row(matrix.cols);
-  const std::int64_t index = row * blocks_per_row(matrix.cols) + block;  // row-major block order
-  const std::int64_t superblock = index / kSuperblockBlocks, j = index % kSuperblockBlocks;
-  const std::int64_t in_superblock = std::min<std::int64_t>(kSuperblockBlocks, total_blocks - superblock * kSuperblockBlocks);
-  const std::int64_t value_beats = round_up(in_superblock, blocks_per_beat(bits)) / blocks_per_beat(bits);
-  const std::int64_t base = superblock_address(matrix, bits, superblock);
+  const std::int64_t group = row / kTileRows, j = row % kTileRows;  // j: the block's slot in its tile
+  const std::int64_t rows_in_group = std::min<std::int64_t>(kTileRows, matrix.rows - group * kTileRows);
+  const std::int64_t base = tile_address(matrix, bits, group, block);
   const std::int64_t block_bytes = kBlock * bits / 8;
   return {base + (j / blocks_per_beat(bits)) * kBeatBytes + (j % blocks_per_beat(bits)) * block_bytes,
-          base + value_beats * kBeatBytes + 2 * j};
+          base + tile_value_beats(rows_in_group, bits) * kBeatBytes + 2 * j};
+}
+
+std::vector<std::uint8_t> matrix_section_image(const QuantMatrix& m) {
+  const ImageSection s{SectionKind::kWo, kNoLayer, m.rows, m.cols, 0, matrix_section_bytes(m.rows, m.cols, m.bits)};
+  Bytes image(static_cast<std::size_t>(s.length), 0);
+  encode_matrix(m, s, m.bits, image);
+  return image;
 }
 
 std::int64_t gain_mantissa_address(const ImageSection& gains, std::int64_t i) { return gains.offset + 2 * i; }
@@ -541,22 +549,12 @@ QuantizedModel load_weight_image(const std::string& path) {
   }
 }
 
-std::int64_t embedding_row_bytes(const WeightImageLayout& layout, std::int64_t row) {
-  const std::int64_t per_row = blocks_per_row(layout.config.dim), per_beat = blocks_per_beat(layout.bits);
-  const std::int64_t first = row * per_row, last = first + per_row - 1;  // block indices
-  const std::int64_t value_beats = last / per_beat - first / per_beat + 1;
-  const std::int64_t scale_beats = last / kSuperblockBlocks - first / kSuperblockBlocks + 1;
-  return (value_beats + scale_beats) * kBeatBytes;
+std::int64_t embedding_row_bytes(const WeightImageLayout& layout) {
+  return 2 * blocks_per_row(layout.config.dim) * kBeatBytes;
 }
 
 std::int64_t weight_bytes_per_token(const WeightImageLayout& layout) {
-  // The beats of a row depend only on its first block modulo 32, which repeats
-  // within 32 rows.
-  std::int64_t row_bytes = 0;
-  for (std::int64_t r = 0; r < std::min<std::int64_t>(layout.config.vocab_size, kSuperblockBlocks); ++r) {
-    row_bytes = std::max(row_bytes, embedding_row_bytes(layout, r));
-  }
-  std::int64_t total = row_bytes;
+  std::int64_t total = embedding_row_bytes(layout);
   for (const ImageSection& s : layout.sections) {
     if (s.kind != SectionKind::kEmbedding) total += s.length;
   }

@@ -4,16 +4,19 @@
 // testbench HBM model needs. In short (all little-endian, every section starts
 // on a beat):
 //
-//   beat 0          fixed header: "TPWI", version 1, CRC-32, bits, total bytes,
+//   beat 0          fixed header: "TPWI", version 2, CRC-32, bits, total bytes,
 //                   block size 32, section count, the model config
 //   beats 1..       section table, 32 bytes per entry, zero-padded to a beat
 //   sections        in the order the accelerator reads them per token:
 //                   embedding, per layer {rms_att, wqkv, wo, rms_ffn, w13, w2},
 //                   rms_final, classifier (aliases the embedding when shared)
 //
-// A matrix section is a run of superblocks of 32 blocks (1024 weights) in
-// row-major block order: the value beats (INT8: 16 beats, 2 blocks a beat;
-// INT4: 8 beats, 4 blocks a beat) then one beat of the 32 fp16 block scales.
+// A matrix section is a run of tiles: rows in groups of 32, and for each group
+// and each block column b (of 32 input features) one tile holding block b of
+// the group's rows: the value beats (INT8: 16 beats, 2 blocks a beat; INT4: 8
+// beats, 4 blocks a beat) then one beat of the 32 fp16 block scales. Groups
+// follow each other; within a group the tiles go along the input dimension,
+// the order the matrix engine accumulates in.
 // A gains section is the int16 mantissas (32 a beat), then one beat holding
 // the int32 exponent.
 #pragma once
@@ -33,11 +36,11 @@ class WeightImageError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Format constants of version 1.
+// Format constants of version 2.
 inline constexpr char kImageMagic[4] = {'T', 'P', 'W', 'I'};
-inline constexpr std::uint32_t kImageVersion = 1;
+inline constexpr std::uint32_t kImageVersion = 2;
 inline constexpr int kBeatBytes = 64;             // one 512-bit beat
-inline constexpr int kSuperblockBlocks = 32;      // blocks per superblock
+inline constexpr int kTileRows = 32;              // rows of a row group: blocks per tile
 inline constexpr int kSectionEntryBytes = 32;     // one section-table entry
 inline constexpr std::uint32_t kNoLayer = 0xFFFFFFFF;  // the layer field of model-wide sections
 
@@ -102,12 +105,14 @@ struct WeightImageLayout {
   const ImageSection& section(SectionKind kind, int layer = -1) const;
 };
 
-// The geometry of superblocks at `bits` (8 or 4).
-int blocks_per_beat(int bits);        // 2 or 4
-int value_beats_per_superblock(int bits);  // 16 or 8
-std::int64_t superblock_bytes(int bits);   // 1088 or 576
-// Bytes of a section: a matrix [rows][cols] with its final superblock cut
-// after the beat of its last block (plus its scale beat), or a gains vector.
+// The geometry of tiles at `bits` (8 or 4): a tile of `rows` blocks (32, or
+// fewer in the last row group) is ceil(rows / blocks_per_beat) value beats and
+// a scale beat.
+int blocks_per_beat(int bits);                        // 2 or 4
+int tile_value_beats(std::int64_t rows, int bits);    // 16 or 8 for a full tile
+std::int64_t tile_bytes(std::int64_t rows, int bits); // 1088 or 576 for a full tile
+// Bytes of a section: a matrix [rows][cols] (the tiles of a last, partial row
+// group cut after the beat of their last block), or a gains vector.
 std::int64_t matrix_section_bytes(std::int64_t rows, std::int64_t cols, int bits);
 std::int64_t gains_section_bytes(std::int64_t size);
 
@@ -118,8 +123,8 @@ struct BlockAddress {
   std::int64_t scale = 0;
 };
 BlockAddress block_address(const ImageSection& matrix, int bits, std::int64_t row, std::int64_t block);
-// Byte address of superblock `superblock` of a matrix section.
-std::int64_t superblock_address(const ImageSection& matrix, int bits, std::int64_t superblock);
+// Byte address of the tile of row group `group` and block column `block`.
+std::int64_t tile_address(const ImageSection& matrix, int bits, std::int64_t group, std::int64_t block);
 // Byte addresses of a gains section's mantissa i and of its exponent.
 std::int64_t gain_mantissa_address(const ImageSection& gains, std::int64_t i);
 std::int64_t gain_exponent_address(const ImageSection& gains);
@@ -133,6 +138,9 @@ WeightImageLayout weight_image_layout(const ModelConfig& config, int bits);
 std::uint32_t weight_image_checksum(std::span<const std::uint8_t> image);
 
 std::vector<std::uint8_t> write_weight_image(const QuantizedModel& model);
+// The bytes of one matrix section on its own (as at offset 0): what the matrix
+// engine's testbench serves from its memory model.
+std::vector<std::uint8_t> matrix_section_image(const QuantMatrix& m);
 // Checks the header, the checksum and the section table (bounds, alignment,
 // order, overlap, shapes against the config) without decoding the payload:
 // what a testbench needs to serve the image from its HBM model.
@@ -144,12 +152,12 @@ QuantizedModel read_weight_image(std::span<const std::uint8_t> image);
 // read_weight_image on a file's bytes; errors are prefixed with the path.
 QuantizedModel load_weight_image(const std::string& path);
 
-// Bytes of one embedding row as the engine fetches them: 64 x (the value beats
-// holding its blocks + the scale beats of the superblocks those lie in).
-std::int64_t embedding_row_bytes(const WeightImageLayout& layout, std::int64_t row);
+// Bytes of one embedding row as the engine fetches them: each of its blocks
+// lies in its own tile, so one value beat and one scale beat per block.
+std::int64_t embedding_row_bytes(const WeightImageLayout& layout);
 // Bytes the accelerator reads per decoded token: every section except the
 // embedding in full (the classifier too when it aliases the embedding), plus
-// embedding_row_bytes of the costliest row.
+// embedding_row_bytes.
 std::int64_t weight_bytes_per_token(const WeightImageLayout& layout);
 
 }  // namespace tp::fx

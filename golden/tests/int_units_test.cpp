@@ -580,6 +580,34 @@ TEST(Matvec, SaturatesToInt32) {
   EXPECT_THROW(matvec(quantize_matrix(w, 8), quantize_q16(std::vector<std::int32_t>(32, 1))), std::invalid_argument);
 }
 
+// The accumulator is 64 bits and saturates at every step (the RTL's adder), so
+// a huge term followed by an opposite one does not give the exact sum.
+TEST(Matvec, TermsAndTheAccumulatorSaturateTo64Bits) {
+  QuantMatrix w;
+  w.rows = 1;
+  w.cols = 64;
+  w.values.assign(64, 0);
+  w.values[0] = 1;
+  w.values[32] = -1;
+  w.scales = {0x3C00, 0x3C00};  // 1.0 = 1024 * 2^-10
+  QuantVector x;
+  x.values.assign(64, 0);
+  x.values[0] = 1;
+  x.values[32] = 1;
+  // Block terms 2^20 * 2^(-10 + e + 24): +2^70 (saturates to 2^63 - 1), then -2^69 (to -2^63).
+  x.scales = {ScaleFp{1024, 36, false}, ScaleFp{1024, 35, false}};
+  EXPECT_EQ(matvec(w, x), std::vector<std::int32_t>{0});  // acc = -1, rounds to 0 (the exact sum is +2^69)
+  // A left shift beyond 63 saturates too: one term of +2^20 * 2^80.
+  x.scales = {ScaleFp{1024, 66, false}, ScaleFp{}};
+  EXPECT_EQ(matvec(w, x), std::vector<std::int32_t>{INT32_MAX});
+  // Right shifts of 42 and more round everything to 0: |d * w.m * x.m| < 2^41.
+  x.values[0] = 127;
+  w.values[0] = 127;
+  x.scales = {ScaleFp{2047, -49, false}, ScaleFp{}};
+  w.scales = {0x3FFF, 0};  // 2047 * 2^-10
+  EXPECT_EQ(matvec(w, x), std::vector<std::int32_t>{0});
+}
+
 // ---------------------------------------------------------------------------
 // rsqrt
 

@@ -48,7 +48,7 @@ std::string model_difference(const QuantizedModel& a, const QuantizedModel& b) {
 
 // ---------------------------------------------------------------------------
 // An independent reader that knows nothing but docs/weight-image.md: literal
-// offsets and the superblock rule, none of the reader's code. It pins the format.
+// offsets and the tile rule, none of the reader's code. It pins the format.
 
 struct DocEntry {
   std::uint32_t kind, layer, rows, cols;
@@ -73,30 +73,34 @@ class DocumentedImage {
             le(at + 16, 8), le(at + 24, 8)};
   }
 
-  // Superblocks of 32 blocks in row-major block order: the blocks back to back
-  // (32 bytes at INT8, 16 at INT4, filling whole beats), then a beat of 32 fp16
-  // scales. Only the last superblock may hold fewer blocks.
+  // Rows in groups of 32; per group and block column a tile: the group's blocks
+  // of that column back to back (32 bytes at INT8, 16 at INT4, filling whole
+  // beats), then a beat of their fp16 scales. Groups one after the other, the
+  // tiles of a group along the columns. Only the last group has fewer rows.
   QuantMatrix matrix(const DocEntry& e) {
     const int bits = this->bits();
-    const std::uint64_t per_row = (e.cols + 31) / 32, total = e.rows * per_row;
-    const std::uint64_t block_bytes = bits == 8 ? 32 : 16, superblock = bits == 8 ? 17 * 64 : 9 * 64;
+    const std::uint64_t per_row = (e.cols + 31) / 32;
+    const std::uint64_t block_bytes = bits == 8 ? 32 : 16, full_tile = bits == 8 ? 17 * 64 : 9 * 64;
     QuantMatrix m;
     m.rows = static_cast<int>(e.rows);
     m.cols = static_cast<int>(e.cols);
     m.bits = bits;
-    for (std::uint64_t g = 0; g < total; ++g) {
-      const std::uint64_t base = e.offset + g / 32 * superblock, j = g % 32;
-      const std::uint64_t blocks_here = std::min<std::uint64_t>(32, total - g / 32 * 32);
-      const std::uint64_t value_beats = (blocks_here * block_bytes + 63) / 64;
-      for (std::uint64_t i = 0; i < 32; ++i) {
-        const std::uint64_t byte = le(base + j * block_bytes + (bits == 8 ? i : i / 2), 1);
-        const std::uint64_t field = bits == 8 ? byte : (i % 2 == 0 ? byte & 0xF : byte >> 4);
-        const int sign_bit = bits == 8 ? 0x80 : 0x8;
-        m.values.push_back(static_cast<std::int8_t>(static_cast<int>(field) - ((field & sign_bit) ? 2 * sign_bit : 0)));
+    for (std::uint64_t r = 0; r < e.rows; ++r) {
+      const std::uint64_t group = r / 32, j = r % 32;
+      const std::uint64_t rows_here = std::min<std::uint64_t>(32, e.rows - group * 32);
+      const std::uint64_t value_beats = (rows_here * block_bytes + 63) / 64;
+      for (std::uint64_t b = 0; b < per_row; ++b) {
+        const std::uint64_t base = e.offset + group * per_row * full_tile + b * (value_beats + 1) * 64;
+        for (std::uint64_t i = 0; i < 32; ++i) {
+          const std::uint64_t byte = le(base + j * block_bytes + (bits == 8 ? i : i / 2), 1);
+          const std::uint64_t field = bits == 8 ? byte : (i % 2 == 0 ? byte & 0xF : byte >> 4);
+          const int sign_bit = bits == 8 ? 0x80 : 0x8;
+          m.values.push_back(static_cast<std::int8_t>(static_cast<int>(field) - ((field & sign_bit) ? 2 * sign_bit : 0)));
+        }
+        m.scales.push_back(static_cast<std::uint16_t>(le(base + value_beats * 64 + 2 * j, 2)));
+        cover(base + j * block_bytes, block_bytes);
+        cover(base + value_beats * 64 + 2 * j, 2);
       }
-      m.scales.push_back(static_cast<std::uint16_t>(le(base + value_beats * 64 + 2 * j, 2)));
-      cover(base + j * block_bytes, block_bytes);
-      cover(base + value_beats * 64 + 2 * j, 2);
     }
     return m;
   }
@@ -204,7 +208,7 @@ TEST_P(WeightImageRoundTrip, SectionsAreBeatAlignedPackedAndInReadOrder) {
   EXPECT_EQ(next, image_.size());
   EXPECT_EQ(doc.le(16, 8), image_.size());
   EXPECT_EQ(std::string(image_.begin(), image_.begin() + 4), "TPWI");
-  EXPECT_EQ(doc.le(4, 4), 1u);
+  EXPECT_EQ(doc.le(4, 4), 2u);
   EXPECT_EQ(doc.bits(), GetParam().bits);
   EXPECT_EQ(doc.le(24, 4), 32u);
   const std::uint64_t config[] = {
@@ -247,13 +251,16 @@ TEST_P(WeightImageRoundTrip, EverySectionDecodesByTheDocumentedRules) {
     if (is_gains(s.kind)) {
       EXPECT_EQ(gain_exponent_address(s), static_cast<std::int64_t>(e.offset + (2 * e.cols + 63) / 64 * 64));
     } else {
+      // The last block of the last row closes the section: the last tile's
+      // final value bytes, and its scale in the section's last beat.
       const std::int64_t last_row = s.rows - 1, last_block = (s.cols + 31) / 32 - 1;
-      const std::int64_t last = s.rows * (last_block + 1) - 1, superblock = GetParam().bits == 8 ? 1088 : 576;
+      const std::int64_t j = last_row % 32, per_beat = GetParam().bits == 8 ? 2 : 4;
       const std::int64_t block_bytes = GetParam().bits == 8 ? 32 : 16;
+      const std::int64_t last_value_beat = s.end() - 128;
       EXPECT_EQ(block_address(s, GetParam().bits, 0, 0).values, s.offset);
       EXPECT_EQ(block_address(s, GetParam().bits, last_row, last_block).values,
-                s.offset + last / 32 * superblock + last % 32 * block_bytes);
-      EXPECT_EQ(block_address(s, GetParam().bits, last_row, last_block).scale, s.end() - 64 + 2 * (last % 32));
+                last_value_beat + j % per_beat * block_bytes);
+      EXPECT_EQ(block_address(s, GetParam().bits, last_row, last_block).scale, s.end() - 64 + 2 * j);
     }
   }
   EXPECT_EQ(doc.nonzero_uncovered(64 + 32 * std::uint64_t{doc.section_count()}, doc.entry(0).offset), 0);
@@ -282,9 +289,9 @@ TEST_P(WeightImageRoundTrip, BytesPerTokenFollowsTheDocumentedRule) {
   const WeightImageLayout layout = read_weight_image_layout(image_);
   const ModelConfig& c = layout.config;
   // Every section but the embedding (a shared classifier counts: it is read
-  // again as the classifier), plus the worst embedding row: at dim 64 one value
-  // beat and one scale beat.
-  std::int64_t expected = c.dim == 64 ? 128 : embedding_row_bytes(layout, 0);
+  // again as the classifier), plus one embedding row: at dim 64 two blocks, each
+  // a value beat and a scale beat of its own tile.
+  std::int64_t expected = c.dim == 64 ? 4 * 64 : embedding_row_bytes(layout);
   for (std::size_t i = 1; i < layout.sections.size(); ++i) expected += layout.sections[i].length;
   const std::int64_t per_token = weight_bytes_per_token(layout);
   EXPECT_EQ(per_token, expected);
@@ -314,17 +321,34 @@ QuantizedModel small_model(bool shared, int bits, int dim = 16, int n_layers = 2
   return quantize_model(ckpt, bits);
 }
 
-TEST(WeightImageFormat, SuperblockSizesAreHandChecked) {
-  EXPECT_EQ(superblock_bytes(8), 17 * 64);
-  EXPECT_EQ(superblock_bytes(4), 9 * 64);
-  // 40 rows of one block: a full superblock, then 8 blocks (4 INT8 / 2 INT4 value beats) and a scale beat.
+TEST(WeightImageFormat, TileSizesAreHandChecked) {
+  EXPECT_EQ(tile_bytes(32, 8), 17 * 64);
+  EXPECT_EQ(tile_bytes(32, 4), 9 * 64);
+  // 40 rows of one block: a full tile, then 8 blocks (4 INT8 / 2 INT4 value beats) and a scale beat.
   EXPECT_EQ(matrix_section_bytes(40, 32, 8), 17 * 64 + 5 * 64);
   EXPECT_EQ(matrix_section_bytes(40, 32, 4), 9 * 64 + 3 * 64);
-  // 1 row of 172 columns: 6 blocks (padded to 192 columns).
-  EXPECT_EQ(matrix_section_bytes(1, 172, 8), 4 * 64);
-  EXPECT_EQ(matrix_section_bytes(1, 172, 4), 3 * 64);
+  // 1 row of 172 columns: 6 tiles of one block (padded to 192 columns), a value and a scale beat each.
+  EXPECT_EQ(matrix_section_bytes(1, 172, 8), 12 * 64);
+  EXPECT_EQ(matrix_section_bytes(1, 172, 4), 12 * 64);
+  // 344 x 64 (w13 of the real models): 10 full groups and one of 24 rows, 2 block columns.
+  EXPECT_EQ(matrix_section_bytes(344, 64, 8), 2 * (10 * 17 + 13) * 64);
+  EXPECT_EQ(matrix_section_bytes(344, 64, 4), 2 * (10 * 9 + 7) * 64);
   EXPECT_EQ(gains_section_bytes(64), 3 * 64);
   EXPECT_EQ(gains_section_bytes(16), 2 * 64);
+}
+
+TEST(WeightImageFormat, TilesGoAlongTheColumnsOfARowGroupThenToTheNextGroup) {
+  const ImageSection s{SectionKind::kW2, 0, 40, 96, 4096, matrix_section_bytes(40, 96, 8)};
+  // Group 0 (rows 0..31): tiles of block columns 0, 1, 2 (17 beats each); group 1 (8 rows): 5 beats each.
+  EXPECT_EQ(tile_address(s, 8, 0, 1), 4096 + 17 * 64);
+  EXPECT_EQ(tile_address(s, 8, 1, 0), 4096 + 3 * 17 * 64);
+  EXPECT_EQ(tile_address(s, 8, 1, 2), 4096 + 3 * 17 * 64 + 2 * 5 * 64);
+  EXPECT_EQ(block_address(s, 8, 3, 1).values, 4096 + 17 * 64 + 1 * 64 + 32);  // row 3: beat 1, upper half
+  EXPECT_EQ(block_address(s, 8, 3, 1).scale, 4096 + 17 * 64 + 16 * 64 + 6);
+  EXPECT_EQ(block_address(s, 8, 37, 2).values, 4096 + 3 * 17 * 64 + 2 * 5 * 64 + 2 * 64 + 32);
+  EXPECT_EQ(block_address(s, 8, 37, 2).scale, 4096 + 3 * 17 * 64 + 2 * 5 * 64 + 4 * 64 + 10);
+  EXPECT_EQ(block_address(s, 4, 37, 2).values,
+            4096 + 3 * 9 * 64 + 2 * 3 * 64 + 1 * 64 + 16);  // INT4: 4 blocks a beat, row 5 of its group
 }
 
 TEST(WeightImageFormat, Int4NibblesHoldTheEvenColumnLowAndTheOddColumnHigh) {
@@ -338,23 +362,20 @@ TEST(WeightImageFormat, Int4NibblesHoldTheEvenColumnLowAndTheOddColumnHigh) {
   EXPECT_EQ(image[at + 4], 0x10);  // columns 8, 9 = 0, 1
   EXPECT_EQ(image[at + 7], 0x76);  // columns 14, 15 = 6, 7
   EXPECT_EQ(image[at + 8], 0x98);  // columns 16, 17 again
-  // One block a row, 40 rows: superblock 0 holds rows 0..31, its scale beat follows 8 value beats.
+  // One block a row, 40 rows: the tile of group 0 holds rows 0..31, its scale beat follows 8 value beats.
   EXPECT_EQ(image[at + 8 * 64], 0x00);
   EXPECT_EQ(image[at + 8 * 64 + 1], 0x3C);
   EXPECT_EQ(read_weight_image(image).embedding.values, m.embedding.values);
 }
 
-TEST(WeightImageFormat, EmbeddingRowBeatsDependOnWhereTheRowFallsInItsSuperblock) {
-  ModelConfig c = fuzz::small_config(96, 1, 2, 2, true);  // 3 blocks a row
+TEST(WeightImageFormat, AnEmbeddingRowCostsAValueAndAScaleBeatPerBlock) {
+  ModelConfig c = fuzz::small_config(96, 1, 2, 2, true);  // 3 blocks a row, each in its own tile
   const WeightImageLayout int8 = weight_image_layout(c, 8), int4 = weight_image_layout(c, 4);
-  EXPECT_EQ(embedding_row_bytes(int8, 0), 3 * 64);   // blocks 0-2: value beats 0, 1; scale beat of superblock 0
-  EXPECT_EQ(embedding_row_bytes(int8, 1), 3 * 64);   // blocks 3-5: value beats 1, 2
-  EXPECT_EQ(embedding_row_bytes(int8, 10), 4 * 64);  // blocks 30-32: beats 15 | 16, two superblocks
-  EXPECT_EQ(embedding_row_bytes(int4, 0), 2 * 64);   // blocks 0-2 in value beat 0
-  EXPECT_EQ(embedding_row_bytes(int4, 1), 3 * 64);   // blocks 3-5: value beats 0, 1
+  EXPECT_EQ(embedding_row_bytes(int8), 6 * 64);
+  EXPECT_EQ(embedding_row_bytes(int4), 6 * 64);
   std::int64_t rest = 0;
   for (std::size_t i = 1; i < int8.sections.size(); ++i) rest += int8.sections[i].length;
-  EXPECT_EQ(weight_bytes_per_token(int8), rest + 4 * 64);
+  EXPECT_EQ(weight_bytes_per_token(int8), rest + 6 * 64);
 }
 
 // A bitwise CRC-32 (IEEE, reflected 0xEDB88320), independent of the reader's table.
@@ -448,7 +469,8 @@ std::vector<fuzz::BadInput> malformed_images() {
                                                          fuzz::deterministic_weights(fuzz::small_config(16, 1, 4, 2, true), 1),
                                                          CheckpointFormat::kFloatV1),
                 "bad magic"),
-      bad_image("Version2", with<std::uint32_t>(img, 4, 2), "unsupported version 2 (this reader reads version 1)"),
+      bad_image("Version1", with<std::uint32_t>(img, 4, 1), "unsupported version 1 (this reader reads version 2)"),
+      bad_image("Version3", with<std::uint32_t>(img, 4, 3), "unsupported version 3"),
       bad_image("Version0", with<std::uint32_t>(img, 4, 0), "unsupported version 0"),
       bad_image("TruncatedAfterHeaderBeat", resized(img, 64), "truncated: the header says " + std::to_string(size)),
       bad_image("TruncatedInTable", resized(img, 300), "truncated: the header says"),

@@ -78,6 +78,7 @@ class HbmModel final : public Component {
   uint64_t bytes() const { return beats_ * kHbmBeatBytes; }
   uint64_t r_stall_cycles() const { return r_stall_cycles_; }  // rvalid && !rready
   uint64_t violations() const { return violations_; }
+  uint64_t last_beat_cycle() const { return last_beat_cycle_; }  // cycle the latest R beat was taken
   size_t outstanding() const { return bursts_in_flight_.size(); }
   void clear_counters() { bursts_ = beats_ = r_stall_cycles_ = violations_ = 0; }
 
@@ -106,6 +107,7 @@ class HbmModel final : public Component {
       return;
     }
     ++beats_;
+    last_beat_cycle_ = cycle;
     presenting_ = false;
     Burst& b = bursts_in_flight_.front();
     if (++b.next_beat == b.beats) bursts_in_flight_.pop_front();
@@ -169,6 +171,7 @@ class HbmModel final : public Component {
   HbmConfig config_;
   std::deque<Burst> bursts_in_flight_;
   unsigned tokens_ = 0;
+  uint64_t last_beat_cycle_ = 0;
   bool arready_ = false;
   bool presenting_ = false;
   bool last_ = false;

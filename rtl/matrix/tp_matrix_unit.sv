@@ -1,0 +1,117 @@
+// tp_matrix_unit: the matrix engine with its weight port: one command names a
+// matrix section of the weight image (byte address, length in beats) and its
+// shape; the port fetches the section over AXI4 while the engine computes.
+//
+// Commands are forked: the port takes (addr, beats), the engine (rows, cols,
+// tokens, int4); cmd_ready_o rises once both sides have taken the command,
+// so the port runs ahead by as many commands as its FIFO and the engine's
+// queue allow: the next matrix's weights stream in while this one computes.
+// The beats must equal the section length of a rows x cols matrix
+// (tp::fx::matrix_section_bytes / 64); otherwise err_weight_last_o.
+// Timing, streams and counters: tp_weight_port and tp_matrix_engine.
+module tp_matrix_unit #(
+  parameter int unsigned Rows         = tp_pkg::ArrayRows,
+  parameter int unsigned Cols         = tp_pkg::ArrayCols,
+  parameter int unsigned MaxTokens    = tp_pkg::MaxBatchTokens,
+  parameter int unsigned MaxInGroups  = tp_pkg::MaxHiddenDim / tp_pkg::QuantGroup,
+  parameter int unsigned AddrWidth    = 34,
+  parameter int unsigned CounterWidth = 32
+) (
+  input  logic                                clk_i,
+  input  logic                                rst_ni,
+  // Commands.
+  input  logic                                cmd_valid_i,
+  output logic                                cmd_ready_o,
+  input  logic [AddrWidth-1:0]                cmd_addr_i,   // section byte address, multiple of 64
+  input  logic [19:0]                         cmd_beats_i,  // section length in beats
+  input  logic [15:0]                         cmd_rows_i,
+  input  logic [$clog2(MaxInGroups*32+1)-1:0] cmd_cols_i,
+  input  logic [$clog2(MaxTokens+1)-1:0]      cmd_tokens_i,
+  input  logic                                cmd_int4_i,
+  // Activations (tp_matrix_engine act).
+  input  logic                                act_valid_i,
+  output logic                                act_ready_o,
+  input  logic [255:0]                        act_q_i,
+  input  logic [10:0]                         act_mant_i,
+  input  logic [15:0]                         act_exp_i,
+  input  logic                                act_last_i,
+  // AXI4 read channels of the weight memory.
+  output logic                                m_axi_arvalid_o,
+  input  logic                                m_axi_arready_i,
+  output logic [AddrWidth-1:0]                m_axi_araddr_o,
+  output logic [7:0]                          m_axi_arlen_o,
+  output logic [2:0]                          m_axi_arsize_o,
+  output logic [1:0]                          m_axi_arburst_o,
+  input  logic                                m_axi_rvalid_i,
+  output logic                                m_axi_rready_o,
+  input  logic [511:0]                        m_axi_rdata_i,
+  input  logic                                m_axi_rlast_i,
+  // Results (tp_matrix_engine out).
+  output logic                                out_valid_o,
+  input  logic                                out_ready_i,
+  output logic [1023:0]                       out_data_o,
+  output logic [5:0]                          out_rows_o,
+  output logic [$clog2(MaxTokens)-1:0]        out_token_o,
+  output logic                                out_last_o,
+  // Status and counters.
+  output logic                                err_bad_cmd_o,
+  output logic                                err_weight_last_o,
+  output logic                                err_act_count_o,
+  output logic [CounterWidth-1:0]             perf_busy_o,
+  output logic [CounterWidth-1:0]             perf_weight_wait_o,
+  output logic [CounterWidth-1:0]             perf_act_wait_o,
+  output logic [CounterWidth-1:0]             perf_out_stall_o,
+  output logic [CounterWidth-1:0]             perf_issue_o,
+  output logic [CounterWidth-1:0]             perf_port_mem_wait_o
+);
+
+  // ---------------------------------------------------------- command fork ---
+  logic port_valid, port_ready, engine_valid, engine_ready, port_taken_q, engine_taken_q;
+  assign port_valid   = cmd_valid_i & ~port_taken_q;
+  assign engine_valid = cmd_valid_i & ~engine_taken_q;
+  assign cmd_ready_o  = (port_ready | port_taken_q) & (engine_ready | engine_taken_q);
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni || (cmd_valid_i && cmd_ready_o)) begin
+      port_taken_q   <= 1'b0;
+      engine_taken_q <= 1'b0;
+    end else begin
+      if (port_valid && port_ready)     port_taken_q   <= 1'b1;
+      if (engine_valid && engine_ready) engine_taken_q <= 1'b1;
+    end
+  end
+
+  // ------------------------------------------------------------ weight port ---
+  logic         w_valid, w_ready, w_last;
+  logic [511:0] w_data;
+  logic [CounterWidth-1:0] port_busy, port_out_stall;
+
+  tp_weight_port #(.AddrWidth(AddrWidth), .LenWidth(20), .CounterWidth(CounterWidth)) u_port (
+    .clk_i, .rst_ni,
+    .cmd_valid_i(port_valid), .cmd_ready_o(port_ready), .cmd_addr_i(cmd_addr_i), .cmd_beats_i(cmd_beats_i),
+    .m_axi_arvalid_o, .m_axi_arready_i, .m_axi_araddr_o, .m_axi_arlen_o, .m_axi_arsize_o, .m_axi_arburst_o,
+    .m_axi_rvalid_i, .m_axi_rready_o, .m_axi_rdata_i, .m_axi_rlast_i,
+    .out_valid_o(w_valid), .out_ready_i(w_ready), .out_data_o(w_data), .out_last_o(w_last),
+    .perf_busy_o(port_busy), .perf_out_stall_o(port_out_stall), .perf_mem_wait_o(perf_port_mem_wait_o)
+  );
+
+  // ---------------------------------------------------------------- engine ---
+  tp_matrix_engine #(
+    .Rows(Rows), .Cols(Cols), .MaxTokens(MaxTokens), .MaxInGroups(MaxInGroups), .CounterWidth(CounterWidth)
+  ) u_engine (
+    .clk_i, .rst_ni,
+    .cmd_valid_i(engine_valid), .cmd_ready_o(engine_ready),
+    .cmd_rows_i, .cmd_cols_i, .cmd_tokens_i, .cmd_int4_i,
+    .act_valid_i, .act_ready_o, .act_q_i, .act_mant_i, .act_exp_i, .act_last_i,
+    .w_valid_i(w_valid), .w_ready_o(w_ready), .w_data_i(w_data), .w_last_i(w_last),
+    .out_valid_o, .out_ready_i, .out_data_o, .out_rows_o, .out_token_o, .out_last_o,
+    .err_bad_cmd_o, .err_weight_last_o, .err_act_count_o,
+    .perf_busy_o, .perf_weight_wait_o, .perf_act_wait_o, .perf_out_stall_o, .perf_issue_o
+  );
+
+  // The port's own busy and stall counts are the engine's view seen from the
+  // other side; only its memory-wait count is new information.
+  logic unused_port_counters;
+  assign unused_port_counters = ^{port_busy, port_out_stall};
+
+endmodule

@@ -1,0 +1,1 @@
+tokenpipe_rtl_test(MODULE tp_kv_page_manager SOURCES attention/tp_kv_page_manager_test.cpp)

@@ -1,0 +1,2 @@
+tokenpipe_rtl_test(MODULE tp_matrix_unit SOURCES matrix/tp_matrix_unit_test.cpp
+  DEPS tp_delay_line tp_weight_port tp_pe_column tp_block_scaler tp_matrix_engine)

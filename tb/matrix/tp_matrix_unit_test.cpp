@@ -1,0 +1,197 @@
+// tp_matrix_unit testbench: the matrix engine behind its weight port, fed from
+// the HBM model with weight-image matrix sections (docs/weight-image.md).
+// Golden: tp::fx::matvec per token; every output beat (a row group of one
+// token) is compared in the cycle it appears, under stalls on every stream.
+#include "matrix/matrix_unit_bench.h"
+#include "matrix/matrix_workload.h"
+
+#include "common/stall_matrix.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using tp::fx::QuantMatrix;
+using tp::fx::QuantVector;
+using tp::tb::HbmConfig;
+using tp::tb::MatrixUnitBench;
+using tp::tb::random_matrix;
+using tp::tb::random_vector;
+using tp::tb::random_workload;
+using tp::tb::run_all;
+using tp::tb::StallGenerator;
+using tp::tb::Workload;
+
+constexpr int kMaxTokens = 32;  // tp_pkg::MaxBatchTokens
+constexpr int kRows = 16, kCols = 8;  // tp_pkg::ArrayRows, ArrayCols
+
+// ------------------------------------------------------------ stall matrix ---
+// {cmd, act, out, R} each never or randomly stalling; random shapes (rows and
+// cols not multiples of 32 or of the array), INT8 and INT4, 1..8 tokens.
+class MatrixUnitStallMatrix : public ::testing::TestWithParam<std::tuple<double, double, double, double>> {};
+
+TEST_P(MatrixUnitStallMatrix, EveryBeatMatchesMatvec) {
+  const auto [cmd_p, act_p, out_p, r_p] = GetParam();
+  const Workload w = random_workload(11 + static_cast<uint64_t>(100 * (cmd_p + 2 * act_p + 4 * out_p + 8 * r_p)), 10, 8);
+  MatrixUnitBench b(w.image, HbmConfig{.latency = 100, .r_stall = StallGenerator(r_p, 5)}, StallGenerator(cmd_p, 1),
+                    StallGenerator(act_p, 2), StallGenerator(out_p, 3));
+  b.h.reset();
+  run_all(b, w, 400000);
+}
+
+INSTANTIATE_TEST_SUITE_P(Streams, MatrixUnitStallMatrix, tp::tb::stall_matrix<4>(),
+                         tp::tb::stall_matrix_names("Cmd", "Act", "Out", "R"));
+
+// ------------------------------------------------------------ directed ---
+TEST(MatrixUnit, GemmWithTheMostTokensAndTheRealModelsShapes) {
+  std::mt19937_64 rng(3);
+  Workload w;
+  for (const auto& [rows, cols] : {std::pair{344, 64}, std::pair{64, 172}, std::pair{128, 64}}) {
+    for (const int bits : {8, 4}) {
+      std::vector<QuantVector> xs;
+      for (int t = 0; t < kMaxTokens; ++t) xs.push_back(random_vector(rng, cols));
+      w.add(random_matrix(rng, rows, cols, bits), std::move(xs));
+    }
+  }
+  w.finish();
+  MatrixUnitBench b(w.image, HbmConfig{.latency = 200});
+  b.h.reset();
+  run_all(b, w, 600000);
+}
+
+TEST(MatrixUnit, ExtremeScalesReachEverySaturationAndRoundingPath) {
+  const Workload w = random_workload(77, 12, 4, true);
+  MatrixUnitBench b(w.image, HbmConfig{.latency = 20}, {}, {}, StallGenerator(0.3, 9));
+  b.h.reset();
+  run_all(b, w, 400000);
+  // The data really reached the limits: some lanes saturated both ways.
+  bool high = false, low = false;
+  for (const auto& beat : b.sink.beats()) {
+    for (unsigned j = 0; j < beat.rows; ++j) {
+      high |= beat.lanes[j] == INT32_MAX;
+      low |= beat.lanes[j] == INT32_MIN;
+    }
+  }
+  EXPECT_TRUE(high && low);
+}
+
+TEST(MatrixUnit, ResetInTheMiddleDropsEverythingThenWorks) {
+  const Workload first = random_workload(21, 6, 6);
+  MatrixUnitBench b(first.image, HbmConfig{.latency = 60});
+  b.h.reset();
+  for (const auto& job : first.jobs) b.push(job);
+  b.h.tick(700);  // in the middle of the work
+  EXPECT_GT(b.scoreboard.checked(), 0u);
+  b.h.reset();
+  EXPECT_EQ(b.h->out_valid_o, 0);
+  EXPECT_EQ(b.h->perf_busy_o, 0u);
+  // Then the whole workload again from scratch.
+  run_all(b, first, 400000);
+}
+
+TEST(MatrixUnit, OutputsAreDefinedAfterResetFromAnyInitialState) {
+  tp::tb::for_each_random_init([](const tp::tb::HarnessOptions& options) {
+    const Workload w = random_workload(options.random_init_seed, 3, 3);
+    MatrixUnitBench b(w.image, HbmConfig{.latency = 30}, {}, {}, {}, options);
+    b.h.reset();
+    EXPECT_EQ(b.h->out_valid_o, 0);
+    run_all(b, w, 100000);
+  });
+}
+
+// ------------------------------------------------------------ errors ---
+TEST(MatrixUnit, ABadCommandIsDroppedAndFlagged) {
+  const Workload w = random_workload(5, 2, 2);
+  MatrixUnitBench b(w.image, HbmConfig{.latency = 30});
+  b.h.reset();
+  tp::tb::MatrixCommand bad = tp::tb::command_for(w.jobs[0]);
+  bad.tokens = kMaxTokens + 1;
+  bad.beats = 1;
+  b.cmds.push(bad);  // the port reads one beat; the engine drops the command
+  b.h.tick(300);
+  EXPECT_EQ(b.h->err_bad_cmd_o, 1);
+  EXPECT_EQ(b.h->err_weight_last_o, 0);
+  b.h.reset();  // the port's stray beat is discarded with the reset
+  EXPECT_EQ(b.h->err_bad_cmd_o, 0);
+  run_all(b, w, 100000);
+}
+
+TEST(MatrixUnit, AShortActivationSetIsFlagged) {
+  const Workload w = random_workload(6, 1, 3);
+  MatrixUnitBench b(w.image, HbmConfig{.latency = 30});
+  b.h.reset();
+  auto acts = tp::tb::activation_beats(w.jobs[0]);
+  acts.erase(acts.begin());  // one group missing
+  b.sink.pause(true);        // the results are wrong by construction: not compared
+  b.cmds.push(tp::tb::command_for(w.jobs[0]));
+  b.acts.push_all(acts);
+  b.h.tick(2000);
+  EXPECT_EQ(b.h->err_act_count_o, 1);
+  EXPECT_EQ(b.h->err_weight_last_o, 0);
+}
+
+TEST(MatrixUnit, AWeightStreamOfTheWrongLengthIsFlagged) {
+  const Workload w = random_workload(8, 2, 1);  // the second section gives the extra beat
+  MatrixUnitBench b(w.image, HbmConfig{.latency = 30});
+  b.h.reset();
+  tp::tb::MatrixCommand c = tp::tb::command_for(w.jobs[0]);
+  c.beats += 1;  // one beat too many: last arrives after the command's last tile
+  b.sink.pause(true);
+  b.cmds.push(c);
+  b.acts.push_all(tp::tb::activation_beats(w.jobs[0]));
+  b.h.tick(2000);
+  EXPECT_EQ(b.h->err_weight_last_o, 1);
+}
+
+// ------------------------------------------------------------ timing ---
+// One tile (rows <= 32, cols <= 32), one token: the result leaves exactly
+// 2 (port FIFO) + passes x slices (issues) + log2(Rows) + 8 cycles after the
+// tile's last weight beat left the memory.
+TEST(MatrixUnit, ASingleTileResultHasTheStatedLatency) {
+  std::mt19937_64 rng(4);
+  for (const int cols : {32, 9}) {
+    Workload w;
+    w.add(random_matrix(rng, 32, cols, 8), {random_vector(rng, cols)});
+    w.finish();
+    MatrixUnitBench b(w.image, HbmConfig{.latency = 50});
+    b.h.reset();
+    run_all(b, w, 10000);
+    const uint64_t slices = (static_cast<uint64_t>(cols) + kRows - 1) / kRows, passes = 32 / kCols;
+    ASSERT_EQ(b.sink.beat_cycles().size(), 1u);
+    EXPECT_EQ(b.sink.beat_cycles()[0] - b.hbm.last_beat_cycle(), 2 + passes * slices + 4 + 8) << "cols " << cols;
+  }
+}
+
+// Back-to-back GEMVs run at the weight-port bound once the first one's
+// memory latency is paid (the token pipeline hides it by prefetching).
+TEST(MatrixUnit, BackToBackGemvKeepsTheWeightPortBusy) {
+  for (const int bits : {8, 4}) {
+    std::mt19937_64 rng(12);
+    Workload w;
+    const QuantMatrix m = random_matrix(rng, 344, 64, bits);
+    for (int i = 0; i < 6; ++i) w.add(m, {random_vector(rng, 64)});
+    w.finish();
+    MatrixUnitBench b(w.image, HbmConfig{.latency = 200});
+    b.h.reset();
+    run_all(b, w, 100000);
+    // Last beat of each command.
+    std::vector<uint64_t> ends;
+    for (size_t i = 0; i < b.sink.beats().size(); ++i) {
+      if (b.sink.beats()[i].last) ends.push_back(b.sink.beat_cycles()[i]);
+    }
+    ASSERT_EQ(ends.size(), 6u);
+    const double beats = 5.0 * static_cast<double>(tp::fx::matrix_section_bytes(344, 64, bits) / 64);
+    const double utilization = beats / static_cast<double>(ends.back() - ends.front());
+    EXPECT_GE(utilization, 0.97) << "INT" << bits;
+    RecordProperty("weight_port_utilization_int" + std::to_string(bits), std::to_string(utilization));
+  }
+}
+
+}  // namespace
