@@ -75,10 +75,7 @@ Measurement measure(const Shape& shape, int bits, int tokens, uint64_t seed) {
   if (b.scoreboard.mismatched() != 0 || b.hbm.violations() != 0 || b.h->err_weight_last_o || b.h->err_act_count_o) {
     throw std::runtime_error("bench matmul: " + shape.name + ": results differ from the golden matvec");
   }
-  std::vector<uint64_t> ends;
-  for (size_t i = 0; i < b.sink.beats().size(); ++i) {
-    if (b.sink.beats()[i].last) ends.push_back(b.sink.beat_cycles()[i]);
-  }
+  const std::vector<uint64_t> ends = b.command_end_cycles();
   const double cycles = static_cast<double>(ends.back() - ends.front()) / (kRepeats - 1);
   const double beats_per_command = static_cast<double>(fx::matrix_section_bytes(shape.rows, shape.cols, bits) / 64);
   const double macs = static_cast<double>(shape.rows) * shape.cols * tokens;

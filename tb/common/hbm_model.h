@@ -53,6 +53,30 @@ struct HbmPorts {
   std::function<bool()> rready;
 };
 
+// The ports of a DUT whose AXI4 read master uses the project's names
+// (m_axi_arvalid_o, ..., m_axi_rdata_i as 16 little-endian 32-bit words);
+// `dut` is anything with operator-> to the verilated model (a Harness).
+template <class Dut>
+HbmPorts axi_read_ports(Dut& dut) {
+  return HbmPorts{
+      .arvalid = [&dut] { return dut->m_axi_arvalid_o != 0; },
+      .araddr = [&dut] { return static_cast<uint64_t>(dut->m_axi_araddr_o); },
+      .arlen = [&dut] { return static_cast<unsigned>(dut->m_axi_arlen_o); },
+      .set_arready = [&dut](bool r) { dut->m_axi_arready_i = r; },
+      .set_r =
+          [&dut](bool valid, const HbmBeat& data, bool last) {
+            dut->m_axi_rvalid_i = valid;
+            dut->m_axi_rlast_i = last;
+            for (unsigned w = 0; w < 16; ++w) {
+              uint32_t word = 0;
+              for (unsigned b = 0; b < 4; ++b) word |= uint32_t{data[4 * w + b]} << (8 * b);
+              dut->m_axi_rdata_i[w] = word;
+            }
+          },
+      .rready = [&dut] { return dut->m_axi_rready_o != 0; },
+  };
+}
+
 struct HbmConfig {
   unsigned latency = 100;           // cycles from AR acceptance to the first R beat (>= 1)
   unsigned bytes_per_cycle = 64;    // sustained R bandwidth (1..64)

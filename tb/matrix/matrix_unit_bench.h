@@ -148,25 +148,7 @@ struct MatrixUnitBench {
               h->act_last_i = a.last;
             },
             [this] { return h->act_ready_o != 0; }, std::move(act_stall)),
-        hbm(h,
-            HbmPorts{
-                .arvalid = [this] { return h->m_axi_arvalid_o != 0; },
-                .araddr = [this] { return static_cast<uint64_t>(h->m_axi_araddr_o); },
-                .arlen = [this] { return static_cast<unsigned>(h->m_axi_arlen_o); },
-                .set_arready = [this](bool r) { h->m_axi_arready_i = r; },
-                .set_r =
-                    [this](bool valid, const HbmBeat& data, bool last) {
-                      h->m_axi_rvalid_i = valid;
-                      h->m_axi_rlast_i = last;
-                      for (unsigned w = 0; w < 16; ++w) {
-                        uint32_t word = 0;
-                        for (unsigned b = 0; b < 4; ++b) word |= uint32_t{data[4 * w + b]} << (8 * b);
-                        h->m_axi_rdata_i[w] = word;
-                      }
-                    },
-                .rready = [this] { return h->m_axi_rready_o != 0; },
-            },
-            std::move(image), std::move(hbm_config)),
+        hbm(h, axi_read_ports(h), std::move(image), std::move(hbm_config)),
         sink(
             h, [this](bool r) { h->out_ready_i = r; }, [this] { return h->out_valid_o != 0; },
             [this] {
@@ -188,6 +170,15 @@ struct MatrixUnitBench {
     acts.push_all(activation_beats(job));
     const auto& w = *job.matrix;
     return static_cast<size_t>((w.rows + 31) / 32) * job.tokens.size();
+  }
+
+  // The cycle each command's last result beat left, in command order.
+  std::vector<uint64_t> command_end_cycles() const {
+    std::vector<uint64_t> ends;
+    for (size_t i = 0; i < sink.beats().size(); ++i) {
+      if (sink.beats()[i].last) ends.push_back(sink.beat_cycles()[i]);
+    }
+    return ends;
   }
 
   Harness<Model> h;

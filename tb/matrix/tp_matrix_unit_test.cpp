@@ -181,11 +181,7 @@ TEST(MatrixUnit, BackToBackGemvKeepsTheWeightPortBusy) {
     MatrixUnitBench b(w.image, HbmConfig{.latency = 200});
     b.h.reset();
     run_all(b, w, 100000);
-    // Last beat of each command.
-    std::vector<uint64_t> ends;
-    for (size_t i = 0; i < b.sink.beats().size(); ++i) {
-      if (b.sink.beats()[i].last) ends.push_back(b.sink.beat_cycles()[i]);
-    }
+    const std::vector<uint64_t> ends = b.command_end_cycles();
     ASSERT_EQ(ends.size(), 6u);
     const double beats = 5.0 * static_cast<double>(tp::fx::matrix_section_bytes(344, 64, bits) / 64);
     const double utilization = beats / static_cast<double>(ends.back() - ends.front());

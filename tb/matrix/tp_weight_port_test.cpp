@@ -101,25 +101,7 @@ struct PortBench {
               h->cmd_beats_i = c.beats;
             },
             [this] { return h->cmd_ready_o != 0; }),
-        hbm(h,
-            HbmPorts{
-                .arvalid = [this] { return h->m_axi_arvalid_o != 0; },
-                .araddr = [this] { return static_cast<uint64_t>(h->m_axi_araddr_o); },
-                .arlen = [this] { return static_cast<unsigned>(h->m_axi_arlen_o); },
-                .set_arready = [this](bool r) { h->m_axi_arready_i = r; },
-                .set_r =
-                    [this](bool valid, const HbmBeat& data, bool last) {
-                      h->m_axi_rvalid_i = valid;
-                      h->m_axi_rlast_i = last;
-                      for (unsigned w = 0; w < 16; ++w) {
-                        uint32_t word = 0;
-                        for (unsigned b = 0; b < 4; ++b) word |= uint32_t{data[4 * w + b]} << (8 * b);
-                        h->m_axi_rdata_i[w] = word;
-                      }
-                    },
-                .rready = [this] { return h->m_axi_rready_o != 0; },
-            },
-            std::move(image), std::move(config)),
+        hbm(h, axi_read_ports(h), std::move(image), std::move(config)),
         sink(
             h, [this](bool r) { h->out_ready_i = r; }, [this] { return h->out_valid_o != 0; },
             [this] {
