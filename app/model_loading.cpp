@@ -41,9 +41,10 @@ LoadedModel load_model(const std::string& checkpoint_path, const std::string& to
   return loaded;
 }
 
-std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits) {
+std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits, bool mixed) {
   const fx::ActivationStats stats = fx::calibrate(model.checkpoint);
-  return std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, bits, &stats));
+  const fx::PrecisionPlan plan = mixed ? fx::mixed_precision_plan(model.checkpoint->config, bits) : fx::PrecisionPlan{};
+  return std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, bits, &stats, plan));
 }
 
 int parse_token_id(const std::string& word, const std::string& where) {
@@ -58,12 +59,16 @@ int parse_token_id(const std::string& word, const std::string& where) {
   return id;
 }
 
-std::vector<std::string> engine_names() { return {"float", "int8", "int4"}; }
+std::vector<std::string> engine_names() { return {"float", "int8", "int4", "int8-mixed", "int4-mixed"}; }
 
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model) {
   if (name == "float") {
     if (model.image != nullptr) throw UsageError("--image needs an integer engine (--engine int8 or int4)");
     return std::make_unique<FloatModel>(model.checkpoint);
+  }
+  if (name == "int8-mixed" || name == "int4-mixed") {
+    if (model.image != nullptr) throw UsageError("--image holds the plain format: use --engine int8 or int4");
+    return std::make_unique<fx::IntModel>(quantize_calibrated(model, name == "int8-mixed" ? 8 : 4, true));
   }
   if (name == "int8" || name == "int4") {
     const int bits = name == "int8" ? 8 : 4;

@@ -26,8 +26,9 @@ LoadedModel load_model(const std::string& checkpoint_path, const std::string& to
                        const std::string& image_path = "");
 
 // The weight image the integer engines run: activation-aware quantization with
-// statistics from the float model (golden/int/calibration.h).
-std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits);
+// statistics from the float model (golden/int/calibration.h); `mixed`: with
+// fx::mixed_precision_plan (the int8-mixed and int4-mixed engines).
+std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits, bool mixed = false);
 
 // One token id written in decimal; `where` names the source in the error.
 int parse_token_id(const std::string& word, const std::string& where);

@@ -162,7 +162,7 @@ TEST_F(Cli, BenchPrintsTokensPerSecond) {
 }
 
 TEST_F(Cli, IntegerEnginesSpellTheDefaultText) {
-  for (const char* engine : {"int8", "int4"}) {
+  for (const char* engine : {"int8", "int4", "int8-mixed", "int4-mixed"}) {
     const CliRun run = tokenpipe({"generate", "--engine", engine, "-t", "0"});
     EXPECT_EQ(run.exit_code, 0) << run.err;
     EXPECT_EQ(run.out, std::string(default_model_text()) + "\n") << engine;
@@ -182,6 +182,7 @@ TEST_F(Cli, QuantizedImageRunsLikeTheEngineThatQuantizesItself) {
   EXPECT_EQ(tokenpipe(from_image).out, tokenpipe(sampled).out);
   expect_clean_failure(tokenpipe({"generate", "--engine", "int8", "--image", image}), "INT4");
   expect_clean_failure(tokenpipe({"generate", "--image", image}), "integer engine");
+  expect_clean_failure(tokenpipe({"generate", "--engine", "int4-mixed", "--image", image}), "plain format");
 }
 
 TEST_F(Cli, EvalPrintsTheAgreementMetrics) {

@@ -1,5 +1,6 @@
 #include "golden/int/int_model.h"
 
+#include "golden/int/activation_planes.h"
 #include "golden/int/rope.h"
 #include "golden/int/silu.h"
 
@@ -14,11 +15,15 @@ void add_residual(std::vector<std::int32_t>& x, const std::vector<std::int32_t>&
 }  // namespace
 
 std::vector<std::int32_t> embed(const QuantMatrix& embedding, int token) {
-  std::vector<std::int32_t> x(embedding.cols);
-  for (int i = 0; i < embedding.cols; ++i) {
-    const ScaleFp s = scale_from_fp16(embedding.scale_bits(token, i / kBlock));
-    const int128 product = int128{embedding.value(token, i)} * s.mantissa;
-    x[i] = saturate_i32(round_shift(s.negative ? -product : product, s.exponent + kResidualFrac));
+  std::vector<std::int32_t> x(embedding.cols, 0);
+  const int plane_width = embedding.plane_blocks() * kBlock;
+  for (int p = 0; p < embedding.planes; ++p) {
+    for (int i = 0; i < embedding.cols; ++i) {
+      const int col = p * plane_width + i;
+      const ScaleFp s = scale_from_fp16(embedding.scale_bits(token, col / kBlock));
+      const int128 product = int128{embedding.value(token, col)} * s.mantissa;
+      x[i] = saturate_i32(int128{x[i]} + round_shift(s.negative ? -product : product, s.exponent + kResidualFrac));
+    }
   }
   return x;
 }
@@ -35,12 +40,13 @@ std::span<const float> IntModel::forward(int token, int pos) {
   const ModelConfig& c = config();
   check_forward_arguments(c, token, pos);
   const int dim = c.dim, kv_dim = c.kv_dim(), hs = c.head_size();
+  const int planes = model_->activation_planes;
 
   std::vector<std::int32_t> x = embed(model_->embedding, token);
   for (int l = 0; l < c.n_layers; ++l) {
     const QuantizedLayer& layer = model_->layers[l];
 
-    const auto qkv = matvec(layer.wqkv, rmsnorm(x, layer.rms_att, constants_.inv_dim));
+    const auto qkv = multiply(layer.wqkv, rmsnorm_planes(x, layer.rms_att, constants_.inv_dim, planes));
     std::vector<std::int32_t> q(qkv.begin(), qkv.begin() + dim);
     std::vector<std::int32_t> k(qkv.begin() + dim, qkv.begin() + dim + kv_dim);
     const std::span<const std::int32_t> v(qkv.data() + dim + kv_dim, kv_dim);
@@ -54,15 +60,15 @@ std::span<const float> IntModel::forward(int token, int pos) {
       const auto out = attention(qh, constants_.score_scale, caches_[l], h / c.kv_mul(), pos);
       std::copy(out.begin(), out.end(), heads.begin() + h * hs);
     }
-    add_residual(x, matvec(layer.wo, quantize_q16(heads)));
+    add_residual(x, multiply(layer.wo, quantize_q16_planes(heads, planes)));
 
-    const auto h13 = matvec(layer.w13, rmsnorm(x, layer.rms_ffn, constants_.inv_dim));
+    const auto h13 = multiply(layer.w13, rmsnorm_planes(x, layer.rms_ffn, constants_.inv_dim, planes));
     std::vector<std::int32_t> gated(c.hidden_dim);
     for (int j = 0; j < c.hidden_dim; ++j) gated[j] = silu_gate(h13[2 * j], h13[2 * j + 1]);
-    add_residual(x, matvec(layer.w2, quantize_q16(gated)));
+    add_residual(x, multiply(layer.w2, quantize_q16_planes(gated, planes)));
   }
 
-  logits_q16_ = matvec(model_->classifier, rmsnorm(x, model_->rms_final, constants_.inv_dim));
+  logits_q16_ = multiply(model_->classifier, rmsnorm_planes(x, model_->rms_final, constants_.inv_dim, planes));
   for (int i = 0; i < c.vocab_size; ++i) logits_[i] = static_cast<float>(from_q16(logits_q16_[i]));
   return logits_;
 }

@@ -18,7 +18,9 @@ class IntModel final : public Engine {
   explicit IntModel(std::shared_ptr<const QuantizedModel> model);
 
   const ModelConfig& config() const override { return model_->config; }
-  std::string name() const override { return model_->bits == 8 ? "int8" : "int4"; }
+  std::string name() const override {
+    return std::string(model_->bits == 8 ? "int8" : "int4") + (is_plain(*model_) ? "" : "-mixed");
+  }
   // Float logits (the Q16.16 integers / 2^16) for samplers and metrics.
   std::span<const float> forward(int token, int pos) override;
   // The integer logits of the last forward pass (Q16.16): what the RTL emits.

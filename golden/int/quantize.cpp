@@ -113,18 +113,44 @@ QuantMatrix quantize_matrix_from_q8(const MatrixRM& w, const StoredQ8Tensor& sto
 }
 
 MatrixRM dequantize(const QuantMatrix& m) {
-  MatrixRM w(m.rows, m.cols);
-  for (int r = 0; r < m.rows; ++r) {
-    for (int c = 0; c < m.cols; ++c) {
-      w(r, c) = static_cast<float>(m.value(r, c)) * float_from_fp16(m.scale_bits(r, c / kBlock));
+  MatrixRM w = MatrixRM::Zero(m.rows, m.cols);
+  const int plane_width = m.plane_blocks() * kBlock;
+  for (int p = 0; p < m.planes; ++p) {
+    for (int r = 0; r < m.rows; ++r) {
+      for (int c = 0; c < m.cols; ++c) {
+        const int col = p * plane_width + c;
+        w(r, c) += static_cast<float>(m.value(r, col)) * float_from_fp16(m.scale_bits(r, col / kBlock));
+      }
     }
   }
   return w;
 }
 
+QuantMatrix add_planes(const QuantMatrix& first, const MatrixRM& w, int planes, std::span<const float> importance) {
+  if (first.planes != 1 || first.rows != w.rows() || first.cols != w.cols() || planes < 1) {
+    throw std::invalid_argument("add_planes: needs one plane of w and a positive plane count");
+  }
+  std::vector<QuantMatrix> parts{first};
+  MatrixRM residual = w - dequantize(first);
+  for (int p = 1; p < planes; ++p) {
+    parts.push_back(quantize_matrix(residual, first.bits, importance));
+    residual -= dequantize(parts.back());
+  }
+  QuantMatrix m{first.rows, first.cols, first.bits, {}, {}, planes};
+  const int width = first.padded_cols(), blocks = first.blocks();
+  for (int r = 0; r < m.rows; ++r) {
+    for (const QuantMatrix& part : parts) {
+      const auto row = static_cast<std::ptrdiff_t>(r);
+      m.values.insert(m.values.end(), part.values.begin() + row * width, part.values.begin() + (row + 1) * width);
+      m.scales.insert(m.scales.end(), part.scales.begin() + row * blocks, part.scales.begin() + (row + 1) * blocks);
+    }
+  }
+  return m;
+}
+
 QuantMatrix slice_rows(const QuantMatrix& m, int first, int count) {
   if (first < 0 || count < 0 || first + count > m.rows) throw std::out_of_range("slice_rows outside the matrix");
-  QuantMatrix s{count, m.cols, m.bits, {}, {}};
+  QuantMatrix s{count, m.cols, m.bits, {}, {}, m.planes};
   s.values.assign(m.values.begin() + static_cast<std::ptrdiff_t>(first) * m.padded_cols(),
                   m.values.begin() + static_cast<std::ptrdiff_t>(first + count) * m.padded_cols());
   s.scales.assign(m.scales.begin() + static_cast<std::ptrdiff_t>(first) * m.blocks(),
@@ -133,7 +159,9 @@ QuantMatrix slice_rows(const QuantMatrix& m, int first, int count) {
 }
 
 QuantMatrix stack_rows(const QuantMatrix& a, const QuantMatrix& b) {
-  if (a.cols != b.cols || a.bits != b.bits) throw std::invalid_argument("stack_rows: shapes differ");
+  if (a.cols != b.cols || a.bits != b.bits || a.planes != b.planes) {
+    throw std::invalid_argument("stack_rows: shapes differ");
+  }
   QuantMatrix s = a;
   s.rows += b.rows;
   s.values.insert(s.values.end(), b.values.begin(), b.values.end());
@@ -169,6 +197,15 @@ QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits,
 QuantVector quantize_q16(std::span<const std::int32_t> x, int group) {
   const std::vector<std::int64_t> wide(x.begin(), x.end());
   return quantize_activations(wide, kResidualFrac, kUnitScale, group);
+}
+
+QuantVector repeat_groups(const QuantVector& x, int times) {
+  QuantVector r{x.group, {}, {}};
+  for (int t = 0; t < times; ++t) {
+    r.values.insert(r.values.end(), x.values.begin(), x.values.end());
+    r.scales.insert(r.scales.end(), x.scales.begin(), x.scales.end());
+  }
+  return r;
 }
 
 std::vector<std::int32_t> matvec(const QuantMatrix& w, const QuantVector& x) {

@@ -21,8 +21,10 @@ struct QuantMatrix {
   int bits = 8;  // 8: values in [-127, 127]; 4: values in [-8, 7]
   std::vector<std::int8_t> values;     // [rows][padded_cols()], zero in the padding
   std::vector<std::uint16_t> scales;   // fp16 bits, [rows][blocks()]
+  int planes = 1;  // > 1: a multi-plane matrix (see add_planes); each row holds the planes one after another
 
-  int blocks() const { return (cols + kBlock - 1) / kBlock; }
+  int plane_blocks() const { return (cols + kBlock - 1) / kBlock; }
+  int blocks() const { return planes * plane_blocks(); }
   int padded_cols() const { return blocks() * kBlock; }
   std::int8_t value(int row, int col) const { return values[static_cast<std::size_t>(row) * padded_cols() + col]; }
   std::uint16_t scale_bits(int row, int block) const { return scales[static_cast<std::size_t>(row) * blocks() + block]; }
@@ -42,7 +44,17 @@ QuantMatrix quantize_matrix(const MatrixRM& w, int bits, std::span<const float> 
 // rounded to fp16; a block straddling two groups is quantized from w as above.
 QuantMatrix quantize_matrix_from_q8(const MatrixRM& w, const StoredQ8Tensor& stored, int group_size,
                                     std::span<const float> importance = {});
-MatrixRM dequantize(const QuantMatrix& m);
+MatrixRM dequantize(const QuantMatrix& m);  // the sum of its planes
+
+// Mixed precision on the same matrix engine: W ~= P_0 + P_1 + ... + P_{n-1},
+// where plane p block-quantizes (as quantize_matrix, same bits) the residual
+// W - dequantize(P_0 + ... + P_{p-1}) with its own fp16 block scales. Each
+// row holds its planes one after another, each padded to whole blocks, so
+// the engine computes W x as one plain matvec over planes * plane_blocks()
+// blocks, with x's groups presented once per plane (repeat_groups): more
+// block columns of the same arithmetic. Returns `first` (one plane, the
+// quantization of w) with planes 2..n appended.
+QuantMatrix add_planes(const QuantMatrix& first, const MatrixRM& w, int planes, std::span<const float> importance = {});
 
 // Rows [first, first + count) of m.
 QuantMatrix slice_rows(const QuantMatrix& m, int first, int count);
@@ -65,6 +77,10 @@ struct QuantVector {
 QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor,
                                  int group = kBlock);
 QuantVector quantize_q16(std::span<const std::int32_t> x, int group = kBlock);  // factor 1, 16 fractional bits
+
+// x's groups (values and scales) `times` times over: the input a matrix of
+// `times` planes multiplies (the engine reads the activation buffer again).
+QuantVector repeat_groups(const QuantVector& x, int times);
 
 // The matrix engine's accumulator: 64-bit two's complement with 24 fractional
 // bits. Every block term and every partial sum saturates to it, so the RTL

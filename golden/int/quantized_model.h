@@ -24,6 +24,7 @@ struct QuantizedLayer {
 struct QuantizedModel {
   ModelConfig config;
   int bits = 8;
+  int activation_planes = 1;  // INT8 planes of every matmul input
   QuantMatrix embedding;  // [vocab][dim]
   std::vector<QuantizedLayer> layers;
   NormGains rms_final;
@@ -39,12 +40,42 @@ struct ModelConstants {
 };
 ModelConstants model_constants(const ModelConfig& config);
 
+// Mixed precision on the same engines. Weight planes per matrix (add_planes):
+// 1 is the plain format; 2 adds a plane quantizing the first plane's error,
+// for the matrices a model is most sensitive to. Layers beyond `layers` get 1.
+// Activation planes (golden/int/activation_planes.h) for every matmul input.
+struct LayerPlanes {
+  int wqkv = 1, wo = 1, w13 = 1, w2 = 1;
+};
+struct PrecisionPlan {
+  int activation_planes = 1;
+  int embedding = 1;   // also the classifier when it is shared
+  int classifier = 1;  // an unshared classifier
+  std::vector<LayerPlanes> layers;
+};
+
+// One plane of every weight matrix and of every activation: the format the
+// weight image and the matrix-unit tests hold.
+bool is_plain(const QuantizedModel& model);
+
+// Bytes the weight port streams per decoded token: every matrix in full (per
+// row and block, 32 values and an fp16 scale, per weight plane), one
+// embedding row, the norm gains at 4 bytes each (as ModelConfig's count).
+std::int64_t weight_bytes_per_token(const QuantizedModel& model);
+
+// The measured mixed-precision plan (docs/numerics.md, "Mixed precision"):
+// two activation planes everywhere; weight planes for the tensors a model is
+// most sensitive to, the embedding/classifier and the first two layers
+// (INT8: 2 there, 1 elsewhere; INT4: 3 there, 2 elsewhere).
+PrecisionPlan mixed_precision_plan(const ModelConfig& config, int bits);
+
 // bits: 8 or 4. With `stats`, every block scale minimizes the rounding error
 // weighted by its columns' mean square input (activation-aware); without,
 // the plain squared error. A version-2 (Q8_0) checkpoint quantized to INT8
 // keeps its stored int8 values wherever a block of 32 lies inside one stored
 // group; other blocks are requantized from the dequantized weights.
-QuantizedModel quantize_model(const Checkpoint& checkpoint, int bits, const ActivationStats* stats = nullptr);
+QuantizedModel quantize_model(const Checkpoint& checkpoint, int bits, const ActivationStats* stats = nullptr,
+                              const PrecisionPlan& plan = {});
 
 QuantMatrix interleave_rows(const QuantMatrix& even, const QuantMatrix& odd);
 

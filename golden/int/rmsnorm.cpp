@@ -31,16 +31,20 @@ NormGains quantize_gains(const Eigen::VectorXf& gains) {
   return q;
 }
 
-QuantVector rmsnorm(std::span<const std::int32_t> x, const NormGains& gains, const ScaleFp& inv_dim) {
+NormedVector rmsnorm_scaled(std::span<const std::int32_t> x, const NormGains& gains, const ScaleFp& inv_dim) {
   if (gains.mantissas.size() != x.size()) throw std::invalid_argument("rmsnorm: gains and vector differ in size");
   uint128 ss = 0;
   for (const std::int32_t v : x) ss += static_cast<uint128>(static_cast<std::int64_t>(v) * v);
   const int128 mean = round_shift(static_cast<int128>(ss * inv_dim.mantissa), inv_dim.exponent);
-  ScaleFp factor = rsqrt(static_cast<std::uint64_t>(mean) + kRmsEpsQ32);
-  factor.exponent = static_cast<std::int16_t>(factor.exponent + gains.exponent);
-  std::vector<std::int64_t> z(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) z[i] = static_cast<std::int64_t>(x[i]) * gains.mantissas[i];
-  return quantize_activations(z, kResidualFrac, factor);
+  NormedVector out{std::vector<std::int64_t>(x.size()), rsqrt(static_cast<std::uint64_t>(mean) + kRmsEpsQ32)};
+  out.factor.exponent = static_cast<std::int16_t>(out.factor.exponent + gains.exponent);
+  for (std::size_t i = 0; i < x.size(); ++i) out.z[i] = static_cast<std::int64_t>(x[i]) * gains.mantissas[i];
+  return out;
+}
+
+QuantVector rmsnorm(std::span<const std::int32_t> x, const NormGains& gains, const ScaleFp& inv_dim) {
+  const NormedVector n = rmsnorm_scaled(x, gains, inv_dim);
+  return quantize_activations(n.z, kResidualFrac, n.factor);
 }
 
 }  // namespace tp::fx

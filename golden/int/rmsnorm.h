@@ -37,4 +37,12 @@ NormGains quantize_gains(const Eigen::VectorXf& gains);
 // scales: the int8 values are those of x * gain.
 QuantVector rmsnorm(std::span<const std::int32_t> x, const NormGains& gains, const ScaleFp& inv_dim);
 
+// The input of rmsnorm's quantizer: z_i = x_i * gain_i and the vector's
+// factor rsqrt(ms) * 2^gains.exponent (rmsnorm = quantize_activations(z, 16, factor)).
+struct NormedVector {
+  std::vector<std::int64_t> z;
+  ScaleFp factor;
+};
+NormedVector rmsnorm_scaled(std::span<const std::int32_t> x, const NormGains& gains, const ScaleFp& inv_dim);
+
 }  // namespace tp::fx

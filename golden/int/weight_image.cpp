@@ -198,7 +198,8 @@ void check_gains_for_writing(const NormGains& g, const ImageSection& s) {
 }
 
 bool same_matrix(const QuantMatrix& a, const QuantMatrix& b) {
-  return a.rows == b.rows && a.cols == b.cols && a.bits == b.bits && a.values == b.values && a.scales == b.scales;
+  return a.rows == b.rows && a.cols == b.cols && a.bits == b.bits && a.planes == b.planes && a.values == b.values &&
+         a.scales == b.scales;
 }
 
 // The tensor a section holds: exactly one of the two pointers is set.
@@ -466,6 +467,9 @@ std::vector<std::uint8_t> write_weight_image(const QuantizedModel& model) {
   }
   if (model.config.shared_classifier && !same_matrix(model.classifier, model.embedding)) {
     fail("cannot write: the config shares the classifier, but it differs from the embedding");
+  }
+  if (!is_plain(model)) {
+    fail("cannot write: the model is mixed precision (weight or activation planes), which version 2 cannot hold");
   }
   Bytes image(static_cast<std::size_t>(layout.total_bytes), 0);
   write_header(layout, image);

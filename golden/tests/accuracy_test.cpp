@@ -1,5 +1,6 @@
 // Whole-model accuracy of the integer paths against the float path, teacher
-// forced on sequences the float model samples itself (several seeds).
+// forced on sequences the float model samples itself (several seeds), for the
+// plain formats and the mixed-precision plan (docs/numerics.md).
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -29,11 +30,16 @@ std::vector<int> sample_sequence(const std::shared_ptr<const Checkpoint>& checkp
   return generate(model, sampler, bos, steps).tokens;
 }
 
+enum class Plan { kPlain, kMixed };
+
 // Sequences sampled with seeds 1..seeds; the calibration uses its own seed.
-Agreement measure(const std::string& file, int bits, int seeds) {
+Agreement measure(const std::string& file, int bits, int seeds, Plan plan = Plan::kPlain) {
   auto checkpoint = std::make_shared<const Checkpoint>(read_checkpoint(testing::model_path(file)));
   const fx::ActivationStats stats = fx::calibrate(checkpoint);
-  auto quantized = std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*checkpoint, bits, &stats));
+  const fx::PrecisionPlan precision =
+      plan == Plan::kMixed ? fx::mixed_precision_plan(checkpoint->config, bits) : fx::PrecisionPlan{};
+  auto quantized =
+      std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*checkpoint, bits, &stats, precision));
   Agreement total;
   for (std::uint64_t seed = 1; seed <= static_cast<std::uint64_t>(seeds); ++seed) {
     const auto tokens = sample_sequence(checkpoint, seed, std::min(256, checkpoint->config.seq_len));
@@ -47,10 +53,12 @@ Agreement measure(const std::string& file, int bits, int seeds) {
     total.nll_float += std::log(m.ppl_reference) * m.positions;
     total.nll_quant += std::log(m.ppl_candidate) * m.positions;
   }
-  std::cout << file << " int" << bits << ": top1_agreement " << total.top1() << " over " << total.positions
-            << " positions, mean_kl " << total.kl_sum / total.positions << ", ppl float "
+  const double bytes_ratio = static_cast<double>(fx::weight_bytes_per_token(*quantized)) /
+                             static_cast<double>(checkpoint->config.weight_bytes_per_token(bits));
+  std::cout << file << " " << fx::IntModel(quantized).name() << ": top1_agreement " << total.top1() << " over "
+            << total.positions << " positions, mean_kl " << total.kl_sum / total.positions << ", ppl float "
             << std::exp(total.nll_float / total.positions) << " quant " << std::exp(total.nll_quant / total.positions)
-            << "\n";
+            << ", weight bytes per token x" << bytes_ratio << " of plain\n";
   return total;
 }
 
@@ -61,14 +69,29 @@ TEST(Accuracy, AidreamsMeetsTheInt8AndInt4Targets) {
   EXPECT_GE(measure("aidreams260K.bin", 4, 16).top1(), 0.90);
 }
 
-// stories260K amplifies weight errors ~20x more than aidreams260K (0.1%
-// relative weight noise alone costs it 1% top-1, see docs/numerics.md), so
-// blocks of 32 at 8 or 4 bits cannot reach the targets. These floors guard
-// the measured levels against regressions; they are not the targets.
-TEST(Accuracy, StoriesStaysAtItsMeasuredLevels) {
+TEST(Accuracy, AidreamsMixedPrecisionMeetsTheTargets) {
+  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
+  EXPECT_GE(measure("aidreams260K.bin", 8, 16, Plan::kMixed).top1(), 0.99);
+  EXPECT_GE(measure("aidreams260K.bin", 4, 16, Plan::kMixed).top1(), 0.90);
+}
+
+// stories260K amplifies weight and activation errors ~20x more than
+// aidreams260K (docs/numerics.md): the plain formats stay far below the
+// targets. Regression floors under the measured 0.829 / 0.243.
+TEST(Accuracy, StoriesPlainStaysAtItsMeasuredLevels) {
   TP_REQUIRE_MODEL_FILE("stories260K.bin");
-  EXPECT_GE(measure("stories260K.bin", 8, 4).top1(), 0.82);
-  EXPECT_GE(measure("stories260K.bin", 4, 4).top1(), 0.18);
+  EXPECT_GE(measure("stories260K.bin", 8, 12).top1(), 0.81);
+  EXPECT_GE(measure("stories260K.bin", 4, 12).top1(), 0.22);
+}
+
+// The mixed-precision plan meets the INT4 target (measured 0.907). INT8 stays
+// below 0.99: the INT8 K/V cache and query of the attention unit alone cap
+// this model near 0.96 (docs/numerics.md), so the INT8 assertion is a
+// regression floor under the measured 0.941.
+TEST(Accuracy, StoriesMixedPrecision) {
+  TP_REQUIRE_MODEL_FILE("stories260K.bin");
+  EXPECT_GE(measure("stories260K.bin", 8, 12, Plan::kMixed).top1(), 0.93);
+  EXPECT_GE(measure("stories260K.bin", 4, 12, Plan::kMixed).top1(), 0.90);
 }
 
 }  // namespace
