@@ -20,4 +20,5 @@ rtl/matrix/tp_block_scaler.sv
 rtl/matrix/tp_matrix_engine.sv
 rtl/matrix/tp_matrix_unit.sv
 rtl/attention/tp_kv_page_manager.sv
+rtl/attention/tp_kv_port.sv
 rtl/attention/tp_attention_engine.sv

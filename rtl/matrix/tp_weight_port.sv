@@ -9,10 +9,14 @@
 // Streams (valid/ready; a beat moves on an edge where valid && ready, and
 // valid/data hold while valid && !ready):
 //   cmd   cmd_addr_i (byte address, multiple of 64), cmd_beats_i (1 .. 2^LenWidth - 1
-//         beats; default 1,048,575 = 64 MiB - 64). cmd_ready_o is high while no
-//         command is being split: the next command is taken the cycle after the
-//         previous one's last burst was issued (bursts of consecutive commands
-//         go out back to back but for that one cycle).
+//         beats; default 1,048,575 = 64 MiB - 64). A one-entry command buffer
+//         sits in front of the splitter: cmd_ready_o (from a flop) is high while
+//         it is empty. A command taken while the splitter is free (idle, or
+//         issuing the previous command's last burst) goes straight into the
+//         splitter; otherwise it waits in the buffer and enters the splitter on
+//         the edge the previous command's last burst is issued. So the bursts of
+//         consecutive commands go out back to back: a stream of one-burst
+//         commands issues one burst (and takes one command) per cycle.
 //   AR    single ID, arsize 64 bytes, INCR; registered outputs.
 //   R     rready is always high: a burst is only issued when the data FIFO has
 //         room for all its beats (credits: FIFO entries + beats of bursts in
@@ -32,7 +36,8 @@
 // memory delivers a beat per cycle and the credits cover its round trip:
 // min(MaxOutstanding * 64, FifoBeats) >= memory latency + ~4 cycles (default
 // 512 beats: HBM latencies up to ~500 cycles; measured 1.0 beat/cycle at 200).
-// II of the command stream: bursts of the command + 1 cycles at best.
+// II of the command stream: the command's bursts (1 cycle for a one-burst
+// command), when AR, credits and bursts in flight allow.
 //
 // Reset (synchronous, active low) clears the control state: every command,
 // burst in flight and buffered beat is dropped. The memory (interconnect) must
@@ -40,7 +45,8 @@
 // issued before the reset must not arrive afterwards.
 //
 // Resources (default parameters): the data FIFO is a 512 x 513-bit block RAM
-// (8 RAMB36 at 512 x 72), ~120 flops of control and counters, no DSP.
+// (15 RAMB18 at 512 x 36), ~300 flops of control, command buffer and counters,
+// no DSP (rtl/matrix/tp_weight_port.synth.json).
 module tp_weight_port #(
   parameter int unsigned AddrWidth      = 34,   // byte address bits (>= 13); HBM: 33-34
   parameter int unsigned LenWidth       = 20,   // command length bits (7..32): up to 2^LenWidth - 1 beats
@@ -102,6 +108,11 @@ module tp_weight_port #(
   logic [AddrWidth-1:0] addr_q;              // byte address of the next burst
   logic [LenWidth-1:0]  rem_q;               // beats left to issue
   logic                 cmd_fire;
+  logic                 next_valid_q;        // the command buffer holds a command
+  logic [AddrWidth-1:0] next_addr_q;
+  logic [LenWidth-1:0]  next_beats_q;
+  logic                 split_free;          // the splitter can take a command this cycle
+  logic                 take_cmd, take_next, park;
   logic [6:0]           to_boundary;         // beats to the next 4 KiB boundary, 1..64
   logic [6:0]           burst_beats;         // beats of the next burst, 1..64
   logic                 burst_is_last;       // the next burst ends the command
@@ -114,8 +125,15 @@ module tp_weight_port #(
   logic [AddrWidth-1:0] ar_addr_q;
   logic [7:0]           ar_len_q;
 
-  assign cmd_ready_o = ~active_q;
+  assign cmd_ready_o = ~next_valid_q;
   assign cmd_fire    = cmd_valid_i & cmd_ready_o;
+  // The splitter is free when idle or when it issues its command's last burst.
+  // A buffered command goes first; a new one goes straight in when the buffer
+  // is empty (cmd_fire implies it is), else it waits in the buffer.
+  assign split_free  = ~active_q | (load & burst_is_last);
+  assign take_next   = split_free & next_valid_q;
+  assign take_cmd    = split_free & cmd_fire;
+  assign park        = cmd_fire & ~split_free;
 
   assign to_boundary   = 7'd64 - {1'b0, addr_q[11:6]};
   assign burst_is_last = rem_q <= LenWidth'(to_boundary);
@@ -127,13 +145,19 @@ module tp_weight_port #(
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      active_q   <= 1'b0;
-      ar_valid_q <= 1'b0;
+      active_q     <= 1'b0;
+      next_valid_q <= 1'b0;
+      ar_valid_q   <= 1'b0;
     end else begin
-      if (cmd_fire) begin
+      if (take_cmd || take_next) begin
         active_q <= 1'b1;
       end else if (load && burst_is_last) begin
         active_q <= 1'b0;
+      end
+      if (park) begin
+        next_valid_q <= 1'b1;
+      end else if (take_next) begin
+        next_valid_q <= 1'b0;
       end
       if (ar_free) begin
         ar_valid_q <= load;
@@ -141,9 +165,17 @@ module tp_weight_port #(
     end
   end
 
-  // Address and length registers: no reset (only meaningful while active).
+  // Address and length registers: no reset (only meaningful while active /
+  // while the buffer is valid).
   always_ff @(posedge clk_i) begin
-    if (cmd_fire) begin
+    if (park) begin
+      next_addr_q  <= cmd_addr_i;
+      next_beats_q <= cmd_beats_i;
+    end
+    if (take_next) begin
+      addr_q <= next_addr_q;
+      rem_q  <= next_beats_q;
+    end else if (take_cmd) begin
       addr_q <= cmd_addr_i;
       rem_q  <= cmd_beats_i;
     end else if (load) begin
@@ -253,7 +285,7 @@ module tp_weight_port #(
   logic                    busy;
   logic [CounterWidth-1:0] busy_q, out_stall_q, mem_wait_q;
 
-  assign busy = active_q | ar_valid_q | (outs_q != '0) | ~fifo_empty | rd_valid_q;
+  assign busy = active_q | next_valid_q | ar_valid_q | (outs_q != '0) | ~fifo_empty | rd_valid_q;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin

@@ -14,13 +14,36 @@
 //     beats); plus random gaps from the `r_stall` generator. A presented beat
 //     holds (valid, data, last) until the master takes it (rvalid && rready).
 //
+//
+// Optional AXI4 write channel (AW + W + B, single ID, INCR, 64-byte beats with
+// byte strobes), when the model is built with HbmWritePorts:
+//   - AW: awready is high while fewer than `max_outstanding_writes` write
+//     bursts are in flight (accepted, B not yet taken), but on `aw_stall`
+//     cycles. W: wready is high but on `w_stall` cycles; W beats may come
+//     before their AW (AXI4 allows it) and are matched to the AWs in order.
+//   - B: a burst whose AW and last W beat moved at edges a and w gets its B
+//     presented so that it can move at edge max(a, w) + b_latency at the
+//     earliest (b_latency >= 1), in order. The burst's bytes (strobe bits set)
+//     are written into the image only when its B is presented: a read served
+//     before that sees the old bytes, so a read that overtakes a write the
+//     master has not seen acknowledged is caught by the data. `bresp(addr)`
+//     (optional) gives the response of a beat at addr: non-zero (SLVERR 2,
+//     DECERR 3) leaves that beat's bytes unwritten; the burst's B carries the
+//     worst response of its beats.
+//   - reads and writes are independent channels: nothing orders them here.
+//
 // Errors (each a GoogleTest failure with a message, counted in violations()):
 // araddr not 64-byte aligned, arlen > 63, a burst crossing a 4 KiB boundary,
-// a read beyond the image (those bytes read as zero).
+// a read beyond the image (those bytes read as zero); for writes: awaddr not
+// 64-byte aligned, awlen > 63, awsize != 6, awburst != INCR, a 4 KiB crossing,
+// a write beyond the image (not written), wlast on a beat that is not the
+// burst's last or missing on its last.
 //
 // Reset: Bench::reset() resets the model with the DUT (AXI4's shared ARESETn):
 // every burst in flight and the presented beat are dropped, arready and rvalid
-// go low. The counters and violations() survive a reset (clear_counters()).
+// go low; write bursts not yet acknowledged are dropped unwritten (awready,
+// wready, bvalid low). The counters and violations() survive a reset
+// (clear_counters()). memory() gives the test the bytes (read and write).
 #pragma once
 
 #include "common/bench.h"
@@ -77,11 +100,66 @@ HbmPorts axi_read_ports(Dut& dut) {
   };
 }
 
+// How the model reads and writes the DUT's AXI4 write-master ports.
+struct HbmWritePorts {
+  std::function<bool()> awvalid;
+  std::function<uint64_t()> awaddr;
+  std::function<unsigned()> awlen;    // beats - 1
+  std::function<unsigned()> awsize;   // log2(bytes per beat)
+  std::function<unsigned()> awburst;  // 1: INCR
+  std::function<void(bool)> set_awready;
+  std::function<bool()> wvalid;
+  std::function<HbmBeat()> wdata;
+  std::function<uint64_t()> wstrb;    // bit i: byte i of the beat
+  std::function<bool()> wlast;
+  std::function<void(bool)> set_wready;
+  std::function<void(bool valid, unsigned resp)> set_b;
+  std::function<bool()> bready;
+};
+
+// The write ports of a DUT whose AXI4 write master uses the project's names
+// (m_axi_awvalid_o, ..., m_axi_wdata_o as 16 little-endian 32-bit words).
+template <class Dut>
+HbmWritePorts axi_write_ports(Dut& dut) {
+  return HbmWritePorts{
+      .awvalid = [&dut] { return dut->m_axi_awvalid_o != 0; },
+      .awaddr = [&dut] { return static_cast<uint64_t>(dut->m_axi_awaddr_o); },
+      .awlen = [&dut] { return static_cast<unsigned>(dut->m_axi_awlen_o); },
+      .awsize = [&dut] { return static_cast<unsigned>(dut->m_axi_awsize_o); },
+      .awburst = [&dut] { return static_cast<unsigned>(dut->m_axi_awburst_o); },
+      .set_awready = [&dut](bool r) { dut->m_axi_awready_i = r; },
+      .wvalid = [&dut] { return dut->m_axi_wvalid_o != 0; },
+      .wdata =
+          [&dut] {
+            HbmBeat beat{};
+            for (unsigned w = 0; w < 16; ++w) {
+              for (unsigned b = 0; b < 4; ++b) beat[4 * w + b] = static_cast<uint8_t>(dut->m_axi_wdata_o[w] >> (8 * b));
+            }
+            return beat;
+          },
+      .wstrb = [&dut] { return static_cast<uint64_t>(dut->m_axi_wstrb_o); },
+      .wlast = [&dut] { return dut->m_axi_wlast_o != 0; },
+      .set_wready = [&dut](bool r) { dut->m_axi_wready_i = r; },
+      .set_b =
+          [&dut](bool valid, unsigned resp) {
+            dut->m_axi_bvalid_i = valid;
+            dut->m_axi_bresp_i = resp;
+          },
+      .bready = [&dut] { return dut->m_axi_bready_o != 0; },
+  };
+}
+
 struct HbmConfig {
   unsigned latency = 100;           // cycles from AR acceptance to the first R beat (>= 1)
   unsigned bytes_per_cycle = 64;    // sustained R bandwidth (1..64)
   unsigned max_outstanding = 16;    // bursts in flight before arready drops (>= 1)
   StallGenerator r_stall{};         // random R-valid gaps
+  // Write channel (used only with HbmWritePorts).
+  unsigned b_latency = 30;                // cycles from a burst's AW and last W beat to its B (>= 1)
+  unsigned max_outstanding_writes = 16;   // write bursts in flight before awready drops (>= 1)
+  StallGenerator aw_stall{};              // random awready gaps
+  StallGenerator w_stall{};               // random wready gaps
+  std::function<unsigned(uint64_t addr)> bresp{};  // response of a write beat at addr (default OKAY)
 };
 
 class HbmModel final : public Component {
@@ -91,10 +169,20 @@ class HbmModel final : public Component {
     if (config_.latency == 0) config_.latency = 1;
     config_.bytes_per_cycle = std::clamp(config_.bytes_per_cycle, 1u, kHbmBeatBytes);
     if (config_.max_outstanding == 0) config_.max_outstanding = 1;
+    if (config_.b_latency == 0) config_.b_latency = 1;
+    if (config_.max_outstanding_writes == 0) config_.max_outstanding_writes = 1;
+    idle();
+  }
+  // With an AXI4 write channel as well.
+  HbmModel(Bench& bench, HbmPorts ports, HbmWritePorts write_ports, std::vector<uint8_t> image, HbmConfig config = {})
+      : HbmModel(bench, std::move(ports), std::move(image), std::move(config)) {
+    wports_ = std::move(write_ports);
+    has_write_ = true;
     idle();
   }
 
   const std::vector<uint8_t>& image() const { return image_; }
+  std::vector<uint8_t>& memory() { return image_; }  // the bytes, for the test to read and set
 
   // Counters (kept across reset).
   uint64_t bursts() const { return bursts_; }              // AR accepted
@@ -104,9 +192,20 @@ class HbmModel final : public Component {
   uint64_t violations() const { return violations_; }
   uint64_t last_beat_cycle() const { return last_beat_cycle_; }  // cycle the latest R beat was taken
   size_t outstanding() const { return bursts_in_flight_.size(); }
-  void clear_counters() { bursts_ = beats_ = r_stall_cycles_ = violations_ = 0; }
+  // Write counters (kept across reset).
+  uint64_t write_bursts() const { return write_bursts_; }    // AW accepted
+  uint64_t write_beats() const { return write_beats_; }      // W beats accepted
+  uint64_t write_responses() const { return write_responses_; }  // B taken by the master
+  // Write bursts in flight: AW accepted and B not yet taken, plus W beats
+  // accepted ahead of their AW (0 or 1 for a master that sends W with AW).
+  size_t writes_outstanding() const { return writes_.size() + (w_beats_.empty() ? 0 : 1); }
+  void clear_counters() {
+    bursts_ = beats_ = r_stall_cycles_ = violations_ = 0;
+    write_bursts_ = write_beats_ = write_responses_ = 0;
+  }
 
   void drive(uint64_t cycle) override {
+    if (has_write_) drive_write(cycle);
     arready_ = bursts_in_flight_.size() < config_.max_outstanding;
     ports_.set_arready(arready_);
     tokens_ = std::min<unsigned>(tokens_ + config_.bytes_per_cycle, kHbmBeatBytes);
@@ -124,6 +223,7 @@ class HbmModel final : public Component {
   }
 
   void sample(uint64_t cycle) override {
+    if (has_write_) sample_write(cycle);
     if (arready_ && ports_.arvalid()) accept_ar(ports_.araddr(), ports_.arlen(), cycle);
     if (!presenting_) return;
     if (!ports_.rready()) {
@@ -140,6 +240,9 @@ class HbmModel final : public Component {
   void reset() override {
     bursts_in_flight_.clear();
     tokens_ = 0;
+    writes_.clear();
+    w_beats_.clear();
+    b_presenting_ = false;
     idle();
   }
 
@@ -151,11 +254,117 @@ class HbmModel final : public Component {
     unsigned next_beat = 0;
   };
 
+  struct WBeat {
+    HbmBeat data;
+    uint64_t strb;
+    bool last;
+    uint64_t cycle;
+  };
+  struct WriteBurst {
+    uint64_t addr;
+    unsigned beats;
+    uint64_t aw_cycle;
+    bool legal;                  // no address violation: may be written
+    std::vector<WBeat> data{};   // W beats matched so far
+    uint64_t due = 0;            // cycle its B may be presented (once complete)
+  };
+
   void idle() {
     presenting_ = false;
     arready_ = false;
     ports_.set_arready(false);
     ports_.set_r(false, HbmBeat{}, false);
+    if (has_write_) {
+      awready_ = wready_ = b_presenting_ = false;
+      wports_.set_awready(false);
+      wports_.set_wready(false);
+      wports_.set_b(false, 0);
+    }
+  }
+
+  void drive_write(uint64_t cycle) {
+    awready_ = writes_.size() < config_.max_outstanding_writes && !config_.aw_stall.next();
+    wports_.set_awready(awready_);
+    wready_ = !config_.w_stall.next();
+    wports_.set_wready(wready_);
+    if (!b_presenting_ && !writes_.empty()) {
+      WriteBurst& w = writes_.front();
+      if (w.data.size() == w.beats && cycle >= w.due) {
+        b_resp_ = commit_write(w);
+        b_presenting_ = true;
+      }
+    }
+    wports_.set_b(b_presenting_, b_presenting_ ? b_resp_ : 0);
+  }
+
+  void sample_write(uint64_t cycle) {
+    if (b_presenting_ && wports_.bready()) {
+      b_presenting_ = false;
+      ++write_responses_;
+      writes_.pop_front();
+    }
+    if (awready_ && wports_.awvalid()) {
+      accept_aw(wports_.awaddr(), wports_.awlen(), wports_.awsize(), wports_.awburst(), cycle);
+    }
+    if (wready_ && wports_.wvalid()) {
+      ++write_beats_;
+      w_beats_.push_back(WBeat{wports_.wdata(), wports_.wstrb(), wports_.wlast(), cycle});
+    }
+    match_w(cycle);
+  }
+
+  void accept_aw(uint64_t addr, unsigned len, unsigned size, unsigned burst_type, uint64_t cycle) {
+    ++write_bursts_;
+    const unsigned beats = len + 1;
+    const std::string burst = "write burst awaddr 0x" + hex(addr) + " awlen " + std::to_string(len);
+    bool legal = true;
+    const auto bad = [&](const std::string& what) {
+      violation(burst + ": " + what, cycle);
+      legal = false;
+    };
+    if (addr % kHbmBeatBytes != 0) bad("awaddr not 64-byte aligned");
+    if (size != 6) bad("awsize " + std::to_string(size) + " != 6");
+    if (burst_type != 1) bad("awburst " + std::to_string(burst_type) + " != INCR");
+    const uint64_t end = addr + uint64_t{beats} * kHbmBeatBytes;  // exclusive
+    if (len > 63) bad("awlen > 63");
+    else if (addr / 4096 != (end - 1) / 4096) bad("crosses a 4 KiB boundary");
+    if (end > image_.size()) bad("writes beyond the image (" + std::to_string(image_.size()) + " bytes)");
+    writes_.push_back(WriteBurst{addr - addr % kHbmBeatBytes, beats, cycle, legal});
+  }
+
+  // W beats go to the oldest burst still missing beats, in order.
+  void match_w(uint64_t cycle) {
+    for (WriteBurst& w : writes_) {
+      if (w_beats_.empty()) return;
+      while (w.data.size() < w.beats && !w_beats_.empty()) {
+        const WBeat beat = w_beats_.front();
+        w_beats_.pop_front();
+        const bool should_be_last = w.data.size() + 1 == w.beats;
+        if (beat.last != should_be_last) {
+          violation("write burst awaddr 0x" + hex(w.addr) + ": wlast " + (beat.last ? "on beat " : "missing on beat ") +
+                        std::to_string(w.data.size()) + " of " + std::to_string(w.beats),
+                    cycle);
+        }
+        w.data.push_back(beat);
+        if (w.data.size() == w.beats) w.due = std::max(w.aw_cycle, beat.cycle) + config_.b_latency;
+      }
+    }
+  }
+
+  // Writes the burst's strobed bytes (beats whose response is OKAY); returns
+  // the burst's response (the worst of its beats).
+  unsigned commit_write(const WriteBurst& w) {
+    unsigned resp = 0;
+    for (unsigned i = 0; i < w.beats; ++i) {
+      const uint64_t addr = w.addr + uint64_t{i} * kHbmBeatBytes;
+      const unsigned beat_resp = config_.bresp ? config_.bresp(addr) : 0u;
+      resp = std::max(resp, beat_resp);
+      if (!w.legal || beat_resp != 0) continue;
+      for (unsigned j = 0; j < kHbmBeatBytes; ++j) {
+        if ((w.data[i].strb >> j) & 1) image_[addr + j] = w.data[i].data[j];
+      }
+    }
+    return resp;
   }
 
   void violation(const std::string& what, uint64_t cycle) {
@@ -191,6 +400,13 @@ class HbmModel final : public Component {
   }
 
   HbmPorts ports_;
+  HbmWritePorts wports_{};
+  bool has_write_ = false;
+  std::deque<WriteBurst> writes_;  // AW accepted, B not yet taken, in order
+  std::deque<WBeat> w_beats_;      // W beats not yet matched to an AW
+  bool awready_ = false, wready_ = false, b_presenting_ = false;
+  unsigned b_resp_ = 0;
+  uint64_t write_bursts_ = 0, write_beats_ = 0, write_responses_ = 0;
   std::vector<uint8_t> image_;
   HbmConfig config_;
   std::deque<Burst> bursts_in_flight_;

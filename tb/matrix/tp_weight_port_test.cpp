@@ -236,6 +236,34 @@ TEST(WeightPort, LatencyOneMemoryGivesFiveCyclesToTheFirstBeatAndFullRate) {
   EXPECT_TRUE(tp::tb::has_interval(out, 1));
 }
 
+// Consecutive commands issue back to back: one-burst commands are taken one
+// per cycle (command buffer), their bursts go out on consecutive AR edges and
+// their beats leave without a gap; a stream of 5-beat commands (KV segments)
+// runs at one beat per cycle when the bursts in flight cover the memory
+// latency (8 bursts of <= 5 beats cover 20 + 4 cycles here; tp_kv_port uses 64).
+TEST(WeightPort, ConsecutiveCommandsIssueBackToBack) {
+  PortBench b(random_image(kImageBytes, 12), HbmConfig{.latency = 1, .max_outstanding = 64});
+  b.h.reset();
+  std::vector<Command> ones;
+  for (uint64_t i = 0; i < 300; ++i) ones.push_back({(i * 7 % 3000) * kHbmBeatBytes, 1});
+  b.run(ones, 10000);
+  EXPECT_TRUE(tp::tb::has_interval(b.cmds.accept_cycles(), 1));
+  EXPECT_TRUE(tp::tb::has_latency(b.cmds.accept_cycles(), b.sink.beat_cycles(), 5));
+  EXPECT_EQ(b.hbm.bursts(), 300u);
+
+  PortBench c(random_image(kImageBytes, 13), HbmConfig{.latency = 20, .max_outstanding = 64});
+  c.h.reset();
+  std::vector<Command> fives;
+  for (uint64_t i = 0; i < 2000; ++i) fives.push_back({(i * 37 % 600) * 5 * kHbmBeatBytes, 5});  // some cross 4 KiB
+  c.run(fives, 40000);
+  const auto& out = c.sink.beat_cycles();
+  const double rate = double(out.size() - 1) / double(out.back() - out.front());
+  std::printf("[ weight port ] 5-beat commands at latency 20: %.4f beats/cycle after the first beat\n", rate);
+  EXPECT_GE(rate, 0.99);
+  EXPECT_EQ(out.front() - c.cmds.accept_cycles().front(), 24u);
+  c.expect_counters_consistent(10000);
+}
+
 // Memory limits: half the bandwidth and 2 outstanding bursts (arready drops);
 // data still correct, the rate follows the memory.
 TEST(WeightPort, FollowsMemoryBandwidthAndOutstandingLimits) {

@@ -1,0 +1,716 @@
+// tp_kv_port: data plane of the paged KV cache (docs/kv-cache.md, "Data layout
+// and the KV data port"): an AXI4 master (512-bit data, 64-byte beats, single
+// ID) that appends each new token's INT8 K/V rows and scale codes to their
+// page in external memory and streams whole KV segments to the attention
+// engine. Golden twin: the byte layout of golden/int/kv_layout.h
+// (tp::fx::KvLayout, kv_segment, kv_scale_code).
+//
+// Layout (kv_layout.h): a page of 16 token slots holds one segment per
+// (layer, KV head), at kv_base + page * page_bytes + (layer * n_kv_heads +
+// kv_head) * segment_bytes; a segment is 1 + pitch/2 beats: beat 0 the scale
+// codes (K code of slot s at bytes 2s, 2s+1, V code at 32+2s, 33+2s, little
+// endian), then the K rows (slot s at byte 64 + s * pitch), then the V rows
+// (at 64 + (16 + s) * pitch); pitch = max(8, head_size rounded up to a power
+// of two), so a row lies within one beat.
+//
+// Configuration (quasi-static, from the host; change it only while the port
+// is idle, it takes effect 2 cycles later): cfg_kv_base_i (byte address,
+// multiple of 64), cfg_n_layers_i (1..MaxLayers), cfg_n_kv_heads_i
+// (1..MaxKvHeads), cfg_head_size_i (1..64). The port derives pitch, segment
+// and page sizes itself (shift-add, no multiplier); the host supplies nothing
+// derived. cfg_ok_o: the configuration is valid, i.e. the ranges above hold,
+// kv_base is aligned and the region of NumPages pages ends within the
+// 2^AddrWidth address space. While it is low every command is refused.
+//
+// Streams (valid/ready; a beat moves on an edge where valid && ready, and
+// valid/data hold while valid && !ready):
+//   rd_cmd   {page, layer, kv_head, last}: read one segment (one attention
+//            tile); last marks the final tile of an attention job. Taken
+//            into a one-entry register; rd_cmd_ready_o is high while it is
+//            empty or its command moves on this cycle (a function of flops),
+//            and no write command waited at the input in the previous cycle.
+//   out      the segments' beats in command order: out_data_o (byte i of the
+//            beat at bits 8i+7:8i, exactly the memory bytes), out_seg_last_o on
+//            a segment's last beat, out_job_last_o on the last beat of a
+//            command with last = 1, out_err_o on an error beat (below).
+//            out_valid_o/out_data_o come from flops and LUT RAM (no path from
+//            out_ready_i to an output).
+//   wr_cmd   {page, slot, layer, kv_head, k_row, v_row, k_scale_code,
+//            v_scale_code}: append one token's K/V of one (layer, KV head).
+//            Row byte i (i < head_size) at bits 8i+7:8i; bytes from head_size
+//            up to the pitch are written as 0 (whatever the input holds), so a
+//            written slot is exactly the golden layout. Three single-beat
+//            AXI4 writes with byte strobes (only this slot's bytes change):
+//            beat 0 (the 2 + 2 scale bytes), the K row's beat, the V row's beat.
+//            wr_cmd_ready_o is from flops.
+//   wr_rsp   one response per write command, in order: status 0 OK (all
+//            three B responses OKAY), 1 REFUSED (no memory access), 2
+//            MEM_ERROR (a B response was SLVERR/DECERR; the other beats may
+//            have been written). From flops.
+//   AXI4     AR/R through tp_weight_port (INCR bursts of one segment split at
+//            4 KiB boundaries, up to MaxBursts in flight, data FIFO with
+//            credits so rready is always high); AW/W/B: awlen 0, awsize 6,
+//            INCR, wlast 1, wstrb = the slot's bytes; bready is high while the
+//            response register is free. AW and W move independently.
+//
+// Ordering (memory order = command acceptance order between reads and writes):
+//   - a read command's memory access starts only when every write command
+//     accepted before it, or on the same edge, has all its B responses;
+//   - a write command is accepted only when no read command is in the port's
+//     read register or has R beats outstanding (every earlier read has read
+//     the memory; its beats may still wait in the FIFO);
+//   so reads and writes are never in flight at the same time, and a read
+//   sees the token appended just before it. Reads among themselves and writes
+//   among themselves are pipelined. Neither side starves: a waiting write
+//   stops new reads from being taken; a read in the register stops new writes.
+//
+// Errors (never silent; no memory access for a refused command):
+//   - read command with page >= NumPages, layer >= n_layers, kv_head >=
+//     n_kv_heads, or with cfg_ok_o low: refused and counted (err_rd_refused_o);
+//     it still yields exactly ONE beat on out, in its place in command order,
+//     with out_err_o = 1, out_seg_last_o = 1, out_job_last_o = its last bit and
+//     undefined data, so the engine counting segments and jobs stays in step
+//     and learns which tile is missing;
+//   - write command with page >= NumPages, slot >= 16, layer >= n_layers,
+//     kv_head >= n_kv_heads, or cfg_ok_o low: refused (response REFUSED, issued
+//     once every earlier write has responded) and counted (err_wr_refused_o);
+//   - B response != OKAY: the command's response is MEM_ERROR; every such B
+//     is counted (err_wr_resp_o). R beat with rresp != OKAY: counted
+//     (err_rd_resp_o), the beat is delivered as read.
+//
+// Latency (cycles between the edges at which things move, bench.h convention;
+// memory latency L = AR accepted to first R beat): a read command accepted at
+// edge k (port idle, no write pending) has its burst on AR at edge k + 3 and
+// its first beat on out at edge k + 5 + L (command register, weight port
+// command + AR registers, FIFO write, FIFO read register); a refused read's
+// error beat leaves at k + 2. A write command accepted at edge k presents AW
+// and W beats at edges k+1, k+2, k+3 (no AW/W stall); its response leaves
+// one edge after its third B response.
+// Throughput: read commands are taken one per cycle (two for a segment split
+// at a 4 KiB boundary: two bursts); the output runs at one beat per cycle once
+// the first beat is out, for back-to-back segments of any size, as long as
+// the memory delivers a beat per cycle and MaxBursts, MaxReadCmds and
+// FifoBeats cover the round trip (5-beat segments at L = 200: ~41 segments in
+// flight; measured 1.000 beats/cycle after the first beat over 4000 segments,
+// tp_kv_port_test). The memory must accept that many outstanding bursts. A
+// write command every 4 cycles (3 AW/W beats + the register refill).
+//
+// Performance counters (cleared by reset, wrap): perf_rd_beats_o (memory
+// beats delivered on out), perf_wr_beats_o (W beats), perf_rd_busy_o (cycles
+// with a read command in the port: register, in flight or buffered),
+// perf_wr_busy_o (cycles with a write command in the register or B
+// responses outstanding), perf_mem_wait_o (read-busy cycles without out_valid_o),
+// perf_out_stall_o (out_valid_o && !out_ready_i). Read-busy = beats + error
+// beats + stalls + waits; kv_port_utilization = perf_rd_beats_o / perf_rd_busy_o.
+//
+// Reset (synchronous, active low) clears the control state: every command,
+// burst in flight, buffered beat and pending response is dropped, counters 0.
+// The memory (interconnect) must be reset with the port (AXI4 ARESETn).
+//
+// Resources (default parameters, Yosys 0.23 xcup, tp_kv_port.synth.json):
+// ~2700 LUT (most of them the W data path), 1763 FF (the write command
+// register with its two rows 1076, ten 32-bit counters 320), the weight
+// port's 512 x 513-bit data FIFO in block RAM (15 RAMB18E2), the read job
+// FIFO (64 x 2) in one RAM64M8, no DSP (every product is a shift-add).
+module tp_kv_port #(
+  parameter int unsigned AddrWidth    = 34,                  // byte address bits (13..64)
+  parameter int unsigned NumPages     = 64,                  // physical KV pages (>= 2); page field: $clog2(NumPages) + 1 bits
+  parameter int unsigned MaxLayers    = tp_pkg::MaxLayers,   // layers (>= 2)
+  parameter int unsigned MaxKvHeads   = tp_pkg::MaxKvHeads,  // KV heads per layer (>= 2)
+  parameter int unsigned MaxReadCmds  = 64,                  // read commands in flight (job FIFO), power of two >= 2
+  parameter int unsigned MaxBursts    = 64,                  // AR bursts in flight (weight port), >= 1
+  parameter int unsigned FifoBeats    = 512,                 // read data FIFO beats, power of two >= 64
+  parameter int unsigned MaxWrBeats   = 16,                  // AW beats awaiting B, >= 1
+  parameter int unsigned CounterWidth = 32,                  // width of the counters (wrap around)
+  // Derived field widths: do not override.
+  parameter int unsigned PageWidth    = $clog2(NumPages) + 1,
+  parameter int unsigned LayerWidth   = $clog2(MaxLayers),
+  parameter int unsigned HeadWidth    = $clog2(MaxKvHeads),
+  parameter int unsigned NLayersWidth = $clog2(MaxLayers + 1),
+  parameter int unsigned NHeadsWidth  = $clog2(MaxKvHeads + 1)
+) (
+  input  logic                    clk_i,
+  input  logic                    rst_ni,            // synchronous reset, active low
+  // Configuration (quasi-static).
+  input  logic [AddrWidth-1:0]    cfg_kv_base_i,     // byte address of page 0, multiple of 64
+  input  logic [NLayersWidth-1:0] cfg_n_layers_i,    // 1 .. MaxLayers
+  input  logic [NHeadsWidth-1:0]  cfg_n_kv_heads_i,  // 1 .. MaxKvHeads
+  input  logic [6:0]              cfg_head_size_i,   // 1 .. 64
+  output logic                    cfg_ok_o,          // configuration valid (2 cycles after a change)
+  // Read command stream: one segment each.
+  input  logic                    rd_cmd_valid_i,
+  output logic                    rd_cmd_ready_o,
+  input  logic [PageWidth-1:0]    rd_cmd_page_i,
+  input  logic [LayerWidth-1:0]   rd_cmd_layer_i,
+  input  logic [HeadWidth-1:0]    rd_cmd_kv_head_i,
+  input  logic                    rd_cmd_last_i,     // last tile of the attention job
+  // Segment beat stream (first beat: read command + 5 + memory latency).
+  output logic                    out_valid_o,
+  input  logic                    out_ready_i,
+  output logic [511:0]            out_data_o,
+  output logic                    out_seg_last_o,    // last beat of a segment (every error beat)
+  output logic                    out_job_last_o,    // last beat of a command with last = 1
+  output logic                    out_err_o,         // error beat of a refused read command
+  // Write command stream: one token of one (layer, KV head).
+  input  logic                    wr_cmd_valid_i,
+  output logic                    wr_cmd_ready_o,
+  input  logic [PageWidth-1:0]    wr_cmd_page_i,
+  input  logic [4:0]              wr_cmd_slot_i,     // 0 .. 15
+  input  logic [LayerWidth-1:0]   wr_cmd_layer_i,
+  input  logic [HeadWidth-1:0]    wr_cmd_kv_head_i,
+  input  logic [511:0]            wr_cmd_k_row_i,    // int8 byte i at bits 8i+7:8i, head_size used
+  input  logic [511:0]            wr_cmd_v_row_i,
+  input  logic [15:0]             wr_cmd_k_scale_i,  // kv_scale_code of the K scale
+  input  logic [15:0]             wr_cmd_v_scale_i,
+  // Write response stream (one per write command, in order).
+  output logic                    wr_rsp_valid_o,
+  input  logic                    wr_rsp_ready_i,
+  output logic [1:0]              wr_rsp_status_o,   // 0 OK, 1 REFUSED, 2 MEM_ERROR
+  // AXI4 read address channel.
+  output logic                    m_axi_arvalid_o,
+  input  logic                    m_axi_arready_i,
+  output logic [AddrWidth-1:0]    m_axi_araddr_o,
+  output logic [7:0]              m_axi_arlen_o,
+  output logic [2:0]              m_axi_arsize_o,    // 6: 64 bytes per beat
+  output logic [1:0]              m_axi_arburst_o,   // 1: INCR
+  // AXI4 read data channel.
+  input  logic                    m_axi_rvalid_i,
+  output logic                    m_axi_rready_o,    // always high (credits)
+  input  logic [511:0]            m_axi_rdata_i,
+  input  logic [1:0]              m_axi_rresp_i,
+  input  logic                    m_axi_rlast_i,
+  // AXI4 write address channel.
+  output logic                    m_axi_awvalid_o,
+  input  logic                    m_axi_awready_i,
+  output logic [AddrWidth-1:0]    m_axi_awaddr_o,
+  output logic [7:0]              m_axi_awlen_o,     // 0: single-beat bursts
+  output logic [2:0]              m_axi_awsize_o,    // 6
+  output logic [1:0]              m_axi_awburst_o,   // 1: INCR
+  // AXI4 write data channel.
+  output logic                    m_axi_wvalid_o,
+  input  logic                    m_axi_wready_i,
+  output logic [511:0]            m_axi_wdata_o,
+  output logic [63:0]             m_axi_wstrb_o,
+  output logic                    m_axi_wlast_o,     // 1
+  // AXI4 write response channel.
+  input  logic                    m_axi_bvalid_i,
+  output logic                    m_axi_bready_o,
+  input  logic [1:0]              m_axi_bresp_i,
+  // Performance and error counters (cleared by reset, wrap around).
+  output logic [CounterWidth-1:0] perf_rd_beats_o,
+  output logic [CounterWidth-1:0] perf_wr_beats_o,
+  output logic [CounterWidth-1:0] perf_rd_busy_o,
+  output logic [CounterWidth-1:0] perf_wr_busy_o,
+  output logic [CounterWidth-1:0] perf_mem_wait_o,
+  output logic [CounterWidth-1:0] perf_out_stall_o,
+  output logic [CounterWidth-1:0] err_rd_refused_o,
+  output logic [CounterWidth-1:0] err_wr_refused_o,
+  output logic [CounterWidth-1:0] err_wr_resp_o,     // B responses != OKAY
+  output logic [CounterWidth-1:0] err_rd_resp_o      // R beats with rresp != OKAY
+);
+
+  localparam int unsigned BeatAddrWidth  = AddrWidth - 6;              // address in 64-byte beats
+  localparam int unsigned HLWidth        = NLayersWidth + NHeadsWidth;  // n_layers * n_kv_heads
+  localparam int unsigned PageBeatsWidth = HLWidth + 6;                 // page_beats < 2^HLWidth * 64
+  localparam int unsigned SegIdxWidth    = LayerWidth + NHeadsWidth;    // layer * n_kv_heads + kv_head
+  localparam int unsigned RegionWidth    = ((BeatAddrWidth > PageWidth + PageBeatsWidth) ?
+                                            BeatAddrWidth : PageWidth + PageBeatsWidth) + 2;
+  localparam int unsigned JobPtrWidth    = $clog2(MaxReadCmds);
+  localparam int unsigned PendWidth      = $clog2(MaxReadCmds * 33 + 1) + 1;  // R beats outstanding
+  localparam int unsigned WrPendWidth    = $clog2(MaxWrBeats + 1);
+  localparam int unsigned NumPagesBits   = $clog2(NumPages + 1);
+
+  // ------------------------------------------------------ parameter check ---
+  if (AddrWidth < 13 || AddrWidth > 64) begin : gen_addr_check
+    $error("tp_kv_port: AddrWidth must be in [13, 64]");
+  end
+  if (NumPages < 2) begin : gen_pages_check
+    $error("tp_kv_port: NumPages must be >= 2");
+  end
+  if (MaxLayers < 2 || MaxKvHeads < 2) begin : gen_max_check
+    $error("tp_kv_port: MaxLayers and MaxKvHeads must be >= 2");
+  end
+  if (MaxReadCmds < 2 || (MaxReadCmds & (MaxReadCmds - 1)) != 0) begin : gen_jobs_check
+    $error("tp_kv_port: MaxReadCmds must be a power of two >= 2");
+  end
+  if (MaxWrBeats < 1 || MaxBursts < 1) begin : gen_outstanding_check
+    $error("tp_kv_port: MaxWrBeats and MaxBursts must be >= 1");
+  end
+  if (tp_pkg::PageSize != 16) begin : gen_page_size_check
+    $error("tp_kv_port: the KV layout (golden/int/kv_layout.h) has 16-token pages");
+  end
+  if (PageWidth != $clog2(NumPages) + 1 || LayerWidth != $clog2(MaxLayers) || HeadWidth != $clog2(MaxKvHeads) ||
+      NLayersWidth != $clog2(MaxLayers + 1) || NHeadsWidth != $clog2(MaxKvHeads + 1)) begin : gen_width_check
+    $error("tp_kv_port: the field widths are derived parameters; do not override them");
+  end
+
+  // -------------------------------------------------------- configuration ---
+  // Stage 1 registers the inputs and the small derived values, stage 2 the
+  // page size and the validity (a quasi-static path, registered twice).
+  logic [BeatAddrWidth-1:0] cfg_base_q;   // kv_base / 64
+  logic [NLayersWidth-1:0] cfg_layers_q;
+  logic [NHeadsWidth-1:0]  cfg_heads_q;
+  logic [6:0]              cfg_hs_q;
+  logic [2:0]              pl_q;            // log2(pitch): 3 .. 6
+  logic [HLWidth-1:0]      hl_q;            // n_layers * n_kv_heads
+  logic                    ranges_ok_q;
+  logic [2:0]              pl_d;
+  logic [HLWidth-1:0]      hl_d;
+  logic [6:0]              seg_beats;       // 1 + pitch / 2: 5, 9, 17, 33
+  logic [PageBeatsWidth-1:0] page_beats_d, page_beats_q;
+  logic [RegionWidth-1:0]  region_end;      // (kv_base + NumPages * page_bytes) / 64
+  logic                    cfg_ok_q;
+
+  always_comb begin
+    if (cfg_head_size_i <= 7'd8) pl_d = 3'd3;
+    else if (cfg_head_size_i <= 7'd16) pl_d = 3'd4;
+    else if (cfg_head_size_i <= 7'd32) pl_d = 3'd5;
+    else pl_d = 3'd6;
+    hl_d = '0;
+    for (int i = 0; i < NLayersWidth; i++) begin
+      if (cfg_n_layers_i[i]) hl_d = hl_d + (HLWidth'(cfg_n_kv_heads_i) << i);
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    cfg_base_q   <= cfg_kv_base_i[AddrWidth-1:6];
+    cfg_layers_q <= cfg_n_layers_i;
+    cfg_heads_q  <= cfg_n_kv_heads_i;
+    cfg_hs_q     <= cfg_head_size_i;
+    pl_q         <= pl_d;
+    hl_q         <= hl_d;
+    ranges_ok_q  <= cfg_n_layers_i != '0 && 32'(cfg_n_layers_i) <= MaxLayers &&
+                    cfg_n_kv_heads_i != '0 && 32'(cfg_n_kv_heads_i) <= MaxKvHeads &&
+                    cfg_head_size_i != '0 && cfg_head_size_i <= 7'd64 && cfg_kv_base_i[5:0] == 6'd0;
+  end
+
+  assign seg_beats    = 7'd1 + (7'd1 << (pl_q - 3'd1));
+  assign page_beats_d = PageBeatsWidth'(hl_q) + (PageBeatsWidth'(hl_q) << (pl_q - 3'd1));
+
+  always_comb begin
+    region_end = RegionWidth'(cfg_base_q);
+    for (int i = 0; i < NumPagesBits; i++) begin
+      if (((NumPages >> i) & 1) != 0) region_end = region_end + (RegionWidth'(page_beats_d) << i);
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    page_beats_q <= page_beats_d;
+    cfg_ok_q     <= ranges_ok_q && region_end <= (RegionWidth'(1) << BeatAddrWidth);
+  end
+
+  assign cfg_ok_o = cfg_ok_q;
+
+  // ----------------------------------------------------- command registers ---
+  logic                  rq_valid_q, rq_last_q;
+  logic [PageWidth-1:0]  rq_page_q;
+  logic [LayerWidth-1:0] rq_layer_q;
+  logic [HeadWidth-1:0]  rq_head_q;
+  logic                  rq_bad, rq_go, rd_fire;
+
+  logic                  wq_valid_q;
+  logic [PageWidth-1:0]  wq_page_q;
+  logic [4:0]            wq_slot_q;
+  logic [LayerWidth-1:0] wq_layer_q;
+  logic [HeadWidth-1:0]  wq_head_q;
+  logic [511:0]          wq_k_row_q, wq_v_row_q;
+  logic [15:0]           wq_k_scale_q, wq_v_scale_q;
+  logic                  wq_bad, wr_fire, wq_done, ref_go;
+
+  logic                  rd_busy, wr_busy;        // for the ordering rule
+  logic                  wr_wait_q;               // a write command waits at the input
+  logic [PendWidth-1:0]  rd_pend_q;               // R beats outstanding
+  logic [WrPendWidth-1:0] wb_pend_q;              // AW beats awaiting B
+  logic                  jf_full;
+
+  assign rd_busy = rq_valid_q | (rd_pend_q != '0);
+  assign wr_busy = wq_valid_q | (wb_pend_q != '0);
+
+  assign rq_bad = ~cfg_ok_q || 32'(rq_page_q) >= NumPages || 32'(rq_layer_q) >= 32'(cfg_layers_q) ||
+                  32'(rq_head_q) >= 32'(cfg_heads_q);
+  assign wq_bad = ~cfg_ok_q || 32'(wq_page_q) >= NumPages || wq_slot_q[4] ||
+                  32'(wq_layer_q) >= 32'(cfg_layers_q) || 32'(wq_head_q) >= 32'(cfg_heads_q);
+
+  // ------------------------------------------------------- address unit ---
+  // Shared by the two command registers: a read moves on only while no write
+  // is in the port (wr_busy low), so whenever the write register is valid it
+  // owns the unit. Segment base in beats = kv_base/64 + page * page_beats +
+  // (layer * n_kv_heads + kv_head) * seg_beats, by shift-add.
+  logic [PageWidth-1:0]      a_page;
+  logic [LayerWidth-1:0]     a_layer;
+  logic [HeadWidth-1:0]      a_head;
+  logic [SegIdxWidth-1:0]    seg_idx;
+  logic [BeatAddrWidth-1:0]  page_off, seg_off, seg_base;
+
+  assign a_page  = wq_valid_q ? wq_page_q : rq_page_q;
+  assign a_layer = wq_valid_q ? wq_layer_q : rq_layer_q;
+  assign a_head  = wq_valid_q ? wq_head_q : rq_head_q;
+
+  always_comb begin
+    seg_idx = SegIdxWidth'(a_head);
+    for (int i = 0; i < LayerWidth; i++) begin
+      if (a_layer[i]) seg_idx = seg_idx + (SegIdxWidth'(cfg_heads_q) << i);
+    end
+    page_off = '0;
+    for (int i = 0; i < PageWidth; i++) begin
+      if (a_page[i]) page_off = page_off + (BeatAddrWidth'(page_beats_q) << i);
+    end
+  end
+
+  assign seg_off  = BeatAddrWidth'(seg_idx) + (BeatAddrWidth'(seg_idx) << (pl_q - 3'd1));
+  assign seg_base = cfg_base_q + page_off + seg_off;
+
+  // -------------------------------------------------------------- reads ---
+  logic wp_cmd_valid, wp_cmd_ready;
+
+  // A refused command skips memory (and the write wait) but keeps its place.
+  assign rq_go          = rq_valid_q & ~jf_full & (rq_bad | (wp_cmd_ready & ~wr_busy));
+  assign wp_cmd_valid   = rq_valid_q & ~rq_bad & ~jf_full & ~wr_busy;
+  assign rd_cmd_ready_o = (~rq_valid_q | rq_go) & ~wr_wait_q;
+  assign rd_fire        = rd_cmd_valid_i & rd_cmd_ready_o;
+
+  // A write waiting at the input stops new reads (the read side drains, then
+  // the write goes in), so a stream of reads cannot starve the writes.
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      wr_wait_q <= 1'b0;
+    end else begin
+      wr_wait_q <= wr_cmd_valid_i & ~wr_cmd_ready_o;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      rq_valid_q <= 1'b0;
+    end else if (rd_fire) begin
+      rq_valid_q <= 1'b1;
+    end else if (rq_go) begin
+      rq_valid_q <= 1'b0;
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (rd_fire) begin
+      rq_page_q  <= rd_cmd_page_i;
+      rq_layer_q <= rd_cmd_layer_i;
+      rq_head_q  <= rd_cmd_kv_head_i;
+      rq_last_q  <= rd_cmd_last_i;
+    end
+  end
+
+  logic         wp_valid, wp_ready, wp_last;
+  logic [511:0] wp_data;
+  logic [CounterWidth-1:0] wp_busy, wp_out_stall, wp_mem_wait;
+
+  tp_weight_port #(
+    .AddrWidth(AddrWidth), .LenWidth(7), .MaxOutstanding(MaxBursts), .FifoBeats(FifoBeats),
+    .CounterWidth(CounterWidth)
+  ) u_read (
+    .clk_i, .rst_ni,
+    .cmd_valid_i(wp_cmd_valid), .cmd_ready_o(wp_cmd_ready), .cmd_addr_i({seg_base, 6'd0}),
+    .cmd_beats_i(seg_beats),
+    .m_axi_arvalid_o, .m_axi_arready_i, .m_axi_araddr_o, .m_axi_arlen_o, .m_axi_arsize_o, .m_axi_arburst_o,
+    .m_axi_rvalid_i, .m_axi_rready_o, .m_axi_rdata_i, .m_axi_rlast_i,
+    .out_valid_o(wp_valid), .out_ready_i(wp_ready), .out_data_o(wp_data), .out_last_o(wp_last),
+    .perf_busy_o(wp_busy), .perf_out_stall_o(wp_out_stall), .perf_mem_wait_o(wp_mem_wait)
+  );
+
+  // The weight port's counters see the same stream from the inside; ours count it.
+  logic unused_wp_counters;
+  assign unused_wp_counters = ^{wp_busy, wp_out_stall, wp_mem_wait};
+
+  // R beats still to come from memory (the read half of the ordering rule).
+  logic r_fire;
+  assign r_fire = m_axi_rvalid_i & m_axi_rready_o;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      rd_pend_q <= '0;
+    end else begin
+      rd_pend_q <= rd_pend_q + ((wp_cmd_valid && wp_cmd_ready) ? PendWidth'(seg_beats) : '0)
+                   - PendWidth'(r_fire);
+    end
+  end
+
+  // Job FIFO: one entry {refused, last} per read command, in order, from the
+  // command register to its last output beat (LUT RAM, asynchronous read).
+  logic [1:0]           jf_mem [MaxReadCmds];
+  logic [JobPtrWidth:0] jf_wr_q, jf_rd_q;   // one wrap bit
+  logic                 jf_empty, jf_pop, head_err, head_last;
+  logic [1:0]           jf_head;
+
+  assign jf_empty = jf_wr_q == jf_rd_q;
+  assign jf_full  = (jf_wr_q ^ jf_rd_q) == {1'b1, {JobPtrWidth{1'b0}}};
+  assign jf_head  = jf_mem[jf_rd_q[JobPtrWidth-1:0]];
+  assign head_err = jf_head[1];
+  assign head_last = jf_head[0];
+
+  always_ff @(posedge clk_i) begin
+    if (rq_go) begin
+      jf_mem[jf_wr_q[JobPtrWidth-1:0]] <= {rq_bad, rq_last_q};
+    end
+  end
+
+  // Output: the head entry's error beat, or the weight port's beats.
+  assign out_valid_o    = ~jf_empty & (head_err | wp_valid);
+  assign out_data_o     = wp_data;  // undefined on an error beat
+  assign out_seg_last_o = head_err | wp_last;
+  assign out_job_last_o = (head_err | wp_last) & head_last;
+  assign out_err_o      = head_err;
+  assign wp_ready       = out_ready_i & ~jf_empty & ~head_err;
+  assign jf_pop         = out_valid_o & out_ready_i & out_seg_last_o;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      jf_wr_q <= '0;
+      jf_rd_q <= '0;
+    end else begin
+      if (rq_go) jf_wr_q <= jf_wr_q + 1'b1;
+      if (jf_pop) jf_rd_q <= jf_rd_q + 1'b1;
+    end
+  end
+
+  // ------------------------------------------------------------- writes ---
+  // The register holds one write command; it issues three single-beat
+  // writes (index 0 scales, 1 K row, 2 V row; 3 = done) on AW and W, each
+  // channel at its own pace.
+  logic [1:0] aw_idx_q, w_idx_q;
+  logic       aw_fire, w_fire, b_fire;
+
+  assign wr_cmd_ready_o = ~wq_valid_q & ~rd_busy;
+  assign wr_fire        = wr_cmd_valid_i & wr_cmd_ready_o;
+
+  always_ff @(posedge clk_i) begin
+    if (wr_fire) begin
+      wq_page_q    <= wr_cmd_page_i;
+      wq_slot_q    <= wr_cmd_slot_i;
+      wq_layer_q   <= wr_cmd_layer_i;
+      wq_head_q    <= wr_cmd_kv_head_i;
+      wq_k_row_q   <= wr_cmd_k_row_i;
+      wq_v_row_q   <= wr_cmd_v_row_i;
+      wq_k_scale_q <= wr_cmd_k_scale_i;
+      wq_v_scale_q <= wr_cmd_v_scale_i;
+    end
+  end
+
+  // Beat offsets in the segment: slot * pitch bytes into the K rows.
+  logic [9:0] k_byte;                 // slot * pitch (< 1024)
+  logic [5:0] row_byte;               // the row's first byte within its beat
+  logic [5:0] k_beat, v_beat;         // 1 .. 16, 3 .. 32
+  logic [5:0] aw_beat;
+
+  assign k_byte   = 10'(wq_slot_q[3:0]) << pl_q;
+  assign row_byte = k_byte[5:0];
+  assign k_beat   = 6'd1 + 6'(k_byte[9:6]);
+  assign v_beat   = k_beat + (6'd1 << (pl_q - 3'd2));  // + 16 * pitch / 64
+
+  always_comb begin
+    unique case (aw_idx_q)
+      2'd0:    aw_beat = 6'd0;
+      2'd1:    aw_beat = k_beat;
+      default: aw_beat = v_beat;
+    endcase
+  end
+
+  assign m_axi_awvalid_o = wq_valid_q & ~wq_bad & (aw_idx_q != 2'd3) & (32'(wb_pend_q) < MaxWrBeats);
+  assign m_axi_awaddr_o  = {seg_base + BeatAddrWidth'(aw_beat), 6'd0};
+  assign m_axi_awlen_o   = 8'd0;
+  assign m_axi_awsize_o  = 3'd6;
+  assign m_axi_awburst_o = 2'b01;
+  assign aw_fire         = m_axi_awvalid_o & m_axi_awready_i;
+
+  // W data: beat 0 holds the two scale codes repeated (the strobes pick the
+  // slot's), a row beat the row, zeroed from head_size on and repeated every
+  // pitch bytes (the strobes pick the slot's pitch bytes).
+  logic [511:0] row_sel, row_masked, row_rep;
+  logic [63:0]  row_strb, scale_strb;
+
+  assign row_sel = w_idx_q[1] ? wq_v_row_q : wq_k_row_q;
+
+  for (genvar j = 0; j < 64; j++) begin : gen_row_byte
+    assign row_masked[8*j +: 8] = (7'(j) < cfg_hs_q) ? row_sel[8*j +: 8] : 8'd0;
+    always_comb begin
+      unique case (pl_q)
+        3'd3:    row_rep[8*j +: 8] = row_masked[8*(j % 8) +: 8];
+        3'd4:    row_rep[8*j +: 8] = row_masked[8*(j % 16) +: 8];
+        3'd5:    row_rep[8*j +: 8] = row_masked[8*(j % 32) +: 8];
+        default: row_rep[8*j +: 8] = row_masked[8*j +: 8];
+      endcase
+    end
+  end
+
+  assign row_strb   = ~(~64'd0 << (7'd1 << pl_q)) << row_byte;
+  assign scale_strb = (64'h3 << {wq_slot_q[3:0], 1'b0}) | (64'h3 << (6'd32 + {1'b0, wq_slot_q[3:0], 1'b0}));
+
+  assign m_axi_wvalid_o = wq_valid_q & ~wq_bad & (w_idx_q != 2'd3);
+  assign m_axi_wdata_o  = (w_idx_q == 2'd0) ? {{16{wq_v_scale_q}}, {16{wq_k_scale_q}}} : row_rep;
+  assign m_axi_wstrb_o  = (w_idx_q == 2'd0) ? scale_strb : row_strb;
+  assign m_axi_wlast_o  = 1'b1;
+  assign w_fire         = m_axi_wvalid_o & m_axi_wready_i;
+
+  // The command leaves the register when its last AW and W beats moved, or
+  // (refused) when every earlier write has responded and the response
+  // register is free.
+  logic rsp_valid_q;
+  logic [1:0] rsp_status_q;
+
+  assign wq_done = (aw_idx_q == 2'd3 || (aw_fire && aw_idx_q == 2'd2)) &&
+                   (w_idx_q == 2'd3 || (w_fire && w_idx_q == 2'd2));
+  assign ref_go  = wq_valid_q & wq_bad & (wb_pend_q == '0) & ~rsp_valid_q;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      wq_valid_q <= 1'b0;
+      aw_idx_q   <= 2'd0;
+      w_idx_q    <= 2'd0;
+    end else if (wr_fire) begin
+      wq_valid_q <= 1'b1;
+      aw_idx_q   <= 2'd0;
+      w_idx_q    <= 2'd0;
+    end else if (wq_valid_q && (wq_done || ref_go)) begin
+      wq_valid_q <= 1'b0;
+    end else begin
+      if (aw_fire) aw_idx_q <= aw_idx_q + 2'd1;
+      if (w_fire) w_idx_q <= w_idx_q + 2'd1;
+    end
+  end
+
+  // B responses: three per command, in order; the third makes the response.
+  logic [1:0] b_cnt_q;
+  logic       b_err_q, b_bad;
+
+  assign m_axi_bready_o = ~rsp_valid_q;
+  assign b_fire         = m_axi_bvalid_i & m_axi_bready_o;
+  assign b_bad          = m_axi_bresp_i != 2'b00;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      wb_pend_q   <= '0;
+      b_cnt_q     <= 2'd0;
+      b_err_q     <= 1'b0;
+      rsp_valid_q <= 1'b0;
+    end else begin
+      wb_pend_q <= wb_pend_q + WrPendWidth'(aw_fire) - WrPendWidth'(b_fire);
+      if (b_fire) begin
+        if (b_cnt_q == 2'd2) begin
+          b_cnt_q     <= 2'd0;
+          b_err_q     <= 1'b0;
+          rsp_valid_q <= 1'b1;
+        end else begin
+          b_cnt_q <= b_cnt_q + 2'd1;
+          b_err_q <= b_err_q | b_bad;
+        end
+      end else if (ref_go) begin
+        rsp_valid_q <= 1'b1;
+      end else if (wr_rsp_ready_i) begin
+        rsp_valid_q <= 1'b0;
+      end
+    end
+  end
+
+  // Status: no reset (only read while rsp_valid_q).
+  always_ff @(posedge clk_i) begin
+    if (b_fire && b_cnt_q == 2'd2) begin
+      rsp_status_q <= (b_err_q || b_bad) ? 2'd2 : 2'd0;
+    end else if (ref_go) begin
+      rsp_status_q <= 2'd1;
+    end
+  end
+
+  assign wr_rsp_valid_o  = rsp_valid_q;
+  assign wr_rsp_status_o = rsp_status_q;
+
+  // ------------------------------------------------------------ counters ---
+  logic rd_busy_cyc, wr_busy_cyc, out_fire;
+  logic [CounterWidth-1:0] rd_beats_q, wr_beats_q, rd_busy_q, wr_busy_q, mem_wait_q, out_stall_q;
+  logic [CounterWidth-1:0] rd_refused_q, wr_refused_q, wr_resp_q, rd_resp_q;
+
+  assign out_fire    = out_valid_o & out_ready_i;
+  assign rd_busy_cyc = rq_valid_q | ~jf_empty;
+  assign wr_busy_cyc = wr_busy;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      rd_beats_q   <= '0;
+      wr_beats_q   <= '0;
+      rd_busy_q    <= '0;
+      wr_busy_q    <= '0;
+      mem_wait_q   <= '0;
+      out_stall_q  <= '0;
+      rd_refused_q <= '0;
+      wr_refused_q <= '0;
+      wr_resp_q    <= '0;
+      rd_resp_q    <= '0;
+    end else begin
+      if (out_fire && !head_err) rd_beats_q <= rd_beats_q + 1'b1;
+      if (w_fire) wr_beats_q <= wr_beats_q + 1'b1;
+      if (rd_busy_cyc) rd_busy_q <= rd_busy_q + 1'b1;
+      if (wr_busy_cyc) wr_busy_q <= wr_busy_q + 1'b1;
+      if (rd_busy_cyc && !out_valid_o) mem_wait_q <= mem_wait_q + 1'b1;
+      if (out_valid_o && !out_ready_i) out_stall_q <= out_stall_q + 1'b1;
+      if (rq_go && rq_bad) rd_refused_q <= rd_refused_q + 1'b1;
+      if (ref_go) wr_refused_q <= wr_refused_q + 1'b1;
+      if (b_fire && b_bad) wr_resp_q <= wr_resp_q + 1'b1;
+      if (r_fire && m_axi_rresp_i != 2'b00) rd_resp_q <= rd_resp_q + 1'b1;
+    end
+  end
+
+  assign perf_rd_beats_o  = rd_beats_q;
+  assign perf_wr_beats_o  = wr_beats_q;
+  assign perf_rd_busy_o   = rd_busy_q;
+  assign perf_wr_busy_o   = wr_busy_q;
+  assign perf_mem_wait_o  = mem_wait_q;
+  assign perf_out_stall_o = out_stall_q;
+  assign err_rd_refused_o = rd_refused_q;
+  assign err_wr_refused_o = wr_refused_q;
+  assign err_wr_resp_o    = wr_resp_q;
+  assign err_rd_resp_o    = rd_resp_q;
+
+  // ----------------------------------------------------------- assertions ---
+`ifndef SYNTHESIS
+  tp_stream_checker #(.Width(PageWidth + LayerWidth + HeadWidth + 1), .Name("tp_kv_port rd_cmd")) u_rd_check (
+    .clk_i, .rst_ni, .valid_i(rd_cmd_valid_i), .ready_i(rd_cmd_ready_o),
+    .data_i({rd_cmd_page_i, rd_cmd_layer_i, rd_cmd_kv_head_i, rd_cmd_last_i})
+  );
+  tp_stream_checker #(.Width(PageWidth + 5 + LayerWidth + HeadWidth + 1024 + 32), .Name("tp_kv_port wr_cmd"))
+    u_wr_check (
+    .clk_i, .rst_ni, .valid_i(wr_cmd_valid_i), .ready_i(wr_cmd_ready_o),
+    .data_i({wr_cmd_page_i, wr_cmd_slot_i, wr_cmd_layer_i, wr_cmd_kv_head_i, wr_cmd_k_row_i, wr_cmd_v_row_i,
+             wr_cmd_k_scale_i, wr_cmd_v_scale_i})
+  );
+  // Data is undefined on an error beat: only the flags are held there.
+  tp_stream_checker #(.Width(515), .Name("tp_kv_port out")) u_out_check (
+    .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i),
+    .data_i({out_err_o, out_seg_last_o, out_job_last_o, out_err_o ? 512'd0 : out_data_o})
+  );
+  tp_stream_checker #(.Width(2), .Name("tp_kv_port wr_rsp")) u_rsp_check (
+    .clk_i, .rst_ni, .valid_i(wr_rsp_valid_o), .ready_i(wr_rsp_ready_i), .data_i(wr_rsp_status_o)
+  );
+  tp_stream_checker #(.Width(AddrWidth), .Name("tp_kv_port aw")) u_aw_check (
+    .clk_i, .rst_ni, .valid_i(m_axi_awvalid_o), .ready_i(m_axi_awready_i), .data_i(m_axi_awaddr_o)
+  );
+  tp_stream_checker #(.Width(576), .Name("tp_kv_port w")) u_w_check (
+    .clk_i, .rst_ni, .valid_i(m_axi_wvalid_o), .ready_i(m_axi_wready_i), .data_i({m_axi_wstrb_o, m_axi_wdata_o})
+  );
+
+  always_ff @(posedge clk_i) begin
+    if (rst_ni) begin
+      // The ordering rule: reads and writes never in flight together.
+      assert (!(rd_pend_q != '0 && wb_pend_q != '0))
+        else $error("tp_kv_port: reads and writes in flight at the same time");
+      assert (!(wp_cmd_valid && wr_busy)) else $error("tp_kv_port: read issued while a write is pending");
+      assert (!(aw_fire && rd_pend_q != '0)) else $error("tp_kv_port: write issued while reads are pending");
+      if (r_fire) begin
+        assert (rd_pend_q != '0) else $error("tp_kv_port: R beat without a read in flight");
+      end
+      if (b_fire) begin
+        assert (wb_pend_q != '0) else $error("tp_kv_port: B response without a write in flight");
+      end
+      if (wp_valid && wp_ready) begin
+        assert (!jf_empty && !head_err) else $error("tp_kv_port: segment beat without its command");
+      end
+    end
+  end
+`endif
+
+endmodule
