@@ -46,6 +46,11 @@ std::uint32_t OnlineSoftmax::weight(std::int64_t score) {
   return p;
 }
 
+std::uint32_t attention_reciprocal(std::uint64_t l) {
+  if (l <= (std::uint64_t{1} << 14)) throw std::invalid_argument("attention_reciprocal: l must exceed 2^14");
+  return static_cast<std::uint32_t>((std::uint64_t{1} << 46) / l);
+}
+
 ScaleFp score_scale(int head_size) { return scale_from_double(1.0 / (std::log(2.0) * std::sqrt(head_size))); }
 
 std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_scale, const KvCache& cache,
@@ -77,7 +82,7 @@ std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_
       for (int i = 0; i < hs; ++i) o[i] += round_shift(int128{p} * value[i] * vs.mantissa, vs.exponent + 16);
     }
   }
-  const int128 inverse = (int128{1} << 46) / softmax.sum();  // >= 2^15: the maximum contributes p > 2^15
+  const int128 inverse = attention_reciprocal(static_cast<std::uint64_t>(softmax.sum()));
   std::vector<std::int32_t> out(hs);
   for (int i = 0; i < hs; ++i) out[i] = saturate_i32(round_shift(o[i] * inverse, -46));
   return out;

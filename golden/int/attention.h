@@ -62,6 +62,11 @@ class OnlineSoftmax {
   int128 l_ = 0;
 };
 
+// tp_reciprocal: floor(2^46 / l), the normalisation of attention's output.
+// l >= 2^15 (the largest score contributes p >= 2^15), so the result is at
+// most 2^31; l <= 2^14 has no 32-bit result and throws.
+std::uint32_t attention_reciprocal(std::uint64_t l);
+
 // One query head over positions 0..pos of one KV head; returns head_size
 // values in Q16.16. q is the query quantized as one group (quantize_q16 with
 // group = head_size). With qc = q.scale * score_scale (ScaleFp product):
@@ -69,7 +74,7 @@ class OnlineSoftmax {
 // Tiles of `tile` positions from 0, each through OnlineSoftmax: the tile's
 // shift (if any) applies to o, then per t:
 //   p_t = weight(S_t),  o_i += round_shift(p_t * v_ti * vs_t.m, vs_t.e + 16).
-// Finally out_i = saturate_i32(round_shift(o_i * floor(2^46 / l), -46)).
+// Finally out_i = saturate_i32(round_shift(o_i * attention_reciprocal(l), -46)).
 // Integer m makes every rescale an exact shift amount.
 std::vector<std::int32_t> attention(const QuantVector& q, const ScaleFp& scores_scale, const KvCache& cache,
                                     int kv_head, int pos, int tile = kAttentionTile);

@@ -60,6 +60,23 @@ struct StreamBench {
     EXPECT_EQ(scoreboard.pending(), 0u);
   }
 
+  // A stalled sink freezes a pipeline of `stages` registers: in_ready_o falls
+  // once every stage holds a beat (`stages` beats accepted), and the beats
+  // resume in order, exact, once the sink takes them again.
+  void expect_sink_stall_holds(const std::vector<In>& beats, unsigned stages) {
+    const size_t target = scoreboard.checked() + beats.size();
+    sink.pause(true);
+    source.push_all(beats);
+    h.tick(stages + 5);
+    EXPECT_TRUE(h->out_valid_o);
+    EXPECT_FALSE(h->in_ready_o);
+    EXPECT_EQ(source.accepted(), stages);  // one beat per stage
+    sink.pause(false);
+    ASSERT_TRUE(h.run_until([&] { return scoreboard.checked() == target; }, 10 * beats.size() + 100,
+                            "the held beats after the stall"));
+    EXPECT_EQ(scoreboard.mismatched(), 0u);
+  }
+
   // Right after a reset in mid-stream: input ready, output idle, and no stale
   // beat in the next `cycles` cycles with the sink ready (again).
   void expect_clean_after_reset(unsigned cycles) {

@@ -148,15 +148,7 @@ TEST(Rsqrt, SinkStallHoldsThePipeline) {
   // register full, and the beats resume in order afterwards.
   Bench b;
   b.h.reset();
-  b.sink.pause(true);
-  b.source.push_all(random_inputs(40, 8, false));
-  b.h.tick(kLatency + 5);
-  EXPECT_TRUE(b.h->out_valid_o);
-  EXPECT_FALSE(b.h->in_ready_o);
-  EXPECT_EQ(b.source.accepted(), kLatency);  // one beat per stage
-  b.sink.pause(false);
-  ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == 40; }, 200, "40 results"));
-  EXPECT_EQ(b.scoreboard.mismatched(), 0u);
+  b.expect_sink_stall_holds(random_inputs(40, 8, false), kLatency);
 }
 
 // --------------------------------------------------------------- reset ---
