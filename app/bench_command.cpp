@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "app/bench_attention.h"
 #include "app/bench_matmul.h"
 #include "app/commands.h"
 #include "app/model_loading.h"
@@ -35,14 +36,7 @@ void run_bench_float(const BenchOptions& options) {
   if (options.positions < 1 || options.repeats < 1) throw UsageError("--positions and --repeats must be >= 1");
   check_writable(options.json_path);
   std::vector<std::string> checkpoints{""};  // the embedded default model first
-  for (const char* name : {"aidreams260K.bin", "stories260K.bin"}) {
-    const auto path = std::filesystem::path(options.models_dir) / name;
-    if (std::filesystem::exists(path)) {
-      checkpoints.push_back(path.string());
-    } else {
-      std::cerr << "bench: " << path.string() << " not found, skipped (see --models-dir)\n";
-    }
-  }
+  for (const auto& path : real_model_files(options.models_dir)) checkpoints.push_back(path);
   nlohmann::json results = nlohmann::json::array();
   for (const auto& path : checkpoints) {
     const LoadedModel model = load_model(path, "");
@@ -89,6 +83,14 @@ void add_bench_command(CLI::App& app) {
       ->check(CLI::IsMember({"int8", "int4"}));
   matmul_cmd->add_option("--json", matmul->json_path, "write a JSON report to this file");
   matmul_cmd->callback([matmul] { run_bench_matmul(*matmul); });
+
+  auto attention = std::make_shared<AttentionBenchOptions>();
+  CLI::App* attention_cmd = bench->add_subcommand(
+      "attention", "verilated attention unit: decode-step cycles and KV-port utilization per sequence length");
+  attention_cmd->add_option("--models-dir", attention->models_dir, "folder with the real checkpoints (their shapes)")
+      ->capture_default_str();
+  attention_cmd->add_option("--json", attention->json_path, "write a JSON report to this file");
+  attention_cmd->callback([attention] { run_bench_attention(*attention); });
 }
 
 }  // namespace tp::app

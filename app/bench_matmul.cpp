@@ -12,7 +12,6 @@
 #include "app/bench_matmul.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <random>
@@ -94,13 +93,8 @@ void run_bench_matmul(const MatmulBenchOptions& options) {
 
   // Layer shapes of the real models (or of the default model without them).
   std::vector<Shape> shapes;
-  for (const char* name : {"aidreams260K.bin", "stories260K.bin"}) {
-    const auto path = std::filesystem::path(options.models_dir) / name;
-    if (!std::filesystem::exists(path)) {
-      std::cerr << "bench: " << path.string() << " not found, skipped (see --models-dir)\n";
-      continue;
-    }
-    for (const Shape& s : layer_shapes(load_model(path.string(), "").checkpoint->config)) {
+  for (const auto& path : real_model_files(options.models_dir)) {
+    for (const Shape& s : layer_shapes(load_model(path, "").checkpoint->config)) {
       if (std::find(shapes.begin(), shapes.end(), s) == shapes.end()) shapes.push_back(s);
     }
   }

@@ -1,5 +1,8 @@
 #include "app/model_loading.h"
 
+#include <filesystem>
+#include <iostream>
+
 #include "app/commands.h"
 #include "golden/default_model.h"
 #include "golden/float_model.h"
@@ -79,6 +82,19 @@ std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& 
     return std::make_unique<fx::IntModel>(model.image);
   }
   throw UsageError("unknown engine '" + name + "'");
+}
+
+std::vector<std::string> real_model_files(const std::string& models_dir) {
+  std::vector<std::string> files;
+  for (const char* name : {"aidreams260K.bin", "stories260K.bin"}) {
+    const auto path = std::filesystem::path(models_dir) / name;
+    if (std::filesystem::exists(path)) {
+      files.push_back(path.string());
+    } else {
+      std::cerr << "bench: " << path.string() << " not found, skipped (see --models-dir)\n";
+    }
+  }
+  return files;
 }
 
 }  // namespace tp::app

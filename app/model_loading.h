@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "golden/checkpoint.h"
 #include "golden/engine.h"
@@ -29,6 +30,10 @@ LoadedModel load_model(const std::string& checkpoint_path, const std::string& to
 // statistics from the float model (golden/int/calibration.h); `mixed`: with
 // fx::mixed_precision_plan (the int8-mixed and int4-mixed engines).
 std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits, bool mixed = false);
+
+// The real checkpoints of `models_dir` that exist (aidreams260K, stories260K),
+// each missing one named on stderr as skipped: the benches' model list.
+std::vector<std::string> real_model_files(const std::string& models_dir);
 
 // One token id written in decimal; `where` names the source in the error.
 int parse_token_id(const std::string& word, const std::string& where);

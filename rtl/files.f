@@ -14,6 +14,7 @@ rtl/units/tp_exp2.sv
 rtl/units/tp_online_softmax.sv
 rtl/units/tp_rope.sv
 rtl/units/tp_cordic_sqrt.sv
+rtl/units/tp_reciprocal.sv
 rtl/matrix/tp_weight_port.sv
 rtl/matrix/tp_pe_column.sv
 rtl/matrix/tp_block_scaler.sv
@@ -22,3 +23,6 @@ rtl/matrix/tp_matrix_unit.sv
 rtl/attention/tp_kv_page_manager.sv
 rtl/attention/tp_kv_port.sv
 rtl/attention/tp_attention_engine.sv
+rtl/attention/tp_attention_unit.sv
+rtl/units/tp_argmax.sv
+rtl/matrix/tp_embedding.sv

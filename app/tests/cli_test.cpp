@@ -161,6 +161,21 @@ TEST_F(Cli, BenchPrintsTokensPerSecond) {
   EXPECT_NE(run.out.find("float_tokens_per_s[default]:"), std::string::npos);
 }
 
+// The attention bench on the default model's shape (no real models in the
+// folder): every length checked against fx::attention, the JSON report.
+TEST_F(Cli, BenchAttentionReportsKvPortUtilization) {
+  const auto report = (dir_ / "attention.json").string();
+  const CliRun run =
+      tokenpipe({"bench", "attention", "--models-dir", (dir_ / "none").string(), "--json", report});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("attention[default, length 16]:"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\nkv_port_utilization: "), std::string::npos) << run.out;
+  const auto json = nlohmann::json::parse(read_text(report));
+  EXPECT_EQ(json["bench"], "attention");
+  EXPECT_GT(json["results"].size(), 1u);
+  EXPECT_GT(json["kv_port_utilization"].get<double>(), 0.5);
+}
+
 TEST_F(Cli, IntegerEnginesSpellTheDefaultText) {
   for (const char* engine : {"int8", "int4", "int8-mixed", "int4-mixed"}) {
     const CliRun run = tokenpipe({"generate", "--engine", engine, "-t", "0"});

@@ -43,30 +43,33 @@
 // and the P x V pipeline as long, so a tile costs slots * pitch / 4 cycles
 // against 1 + pitch / 2 beats of the KV port: decode runs at the port's pace
 // for up to two slots per job (stories260K: 2 slots x 2 cycles per 5-beat
-// segment). Latency (sink ready, divider idle): a slot whose last tile is the
-// job's last segment has its first output beat 63 + 2 * (pitch / 4) cycles
+// segment). Latency (sink ready): a slot whose last tile is the job's last
+// segment has its first output beat 31 + 2 * (pitch / 4) + pitch / 8 cycles
 // after that segment's last beat was accepted (segment complete 1, scores
-// pitch / 4 + 5, softmax 5 (tp_exp2), P x V pitch / 4 + 4, queue 1, the
-// restoring division of 2^46 by l 47); then one beat per cycle. Slots
-// finalise one after another (47 + ceil(head_size / 8) cycles each) while
-// the next job's segments already stream.
+// pitch / 4 + 5, softmax 5 (tp_exp2), P x V pitch / 4 + 3 + pitch / 8 (the
+// accumulator update, 8 elements per cycle), queue 1, floor(2^46 / l) in
+// tp_reciprocal 16); then one beat per cycle. The division is pipelined, so
+// slots finalise at ceil(head_size / 8) beats each, back to back, while the
+// next job's segments already stream.
 //
 // Errors (sticky flags err_o, cleared by reset; the framing of every stream
 // stays defined, values of a job with an error are not):
 //   [0] configuration: head_size not in 1..64 or score scale not normalised
 //       (the engine runs with head_size clamped to 1..64)
 //   [1] KV framing: kv_seg_last_i or kv_job_last_i not where the job's
-//       segment count puts them (beats are still counted by the job)
+//       segment count puts them (a segment ends at kv_seg_last_i or at its
+//       full length, whichever comes first; segments are counted by the job)
 //   [2] KV scale: a V scale exponent above 5 (outside what quantize_q16 makes)
-//   [3] query: a position >= MaxSeqLen (clamped), an unnormalised q scale, or
-//       more than MaxSlots slots (the job is closed at MaxSlots)
+//   [3] query: an unnormalised q scale, or more than MaxSlots slots (the
+//       job is closed at MaxSlots)
+//   [4] KV read: a beat with kv_err_i (tp_kv_port refused the segment's read)
 //
 // Reset (synchronous, active low) drops every job, tile and output beat; no
 // RAM is reset.
 // Resources: tp_exp2 with 16 lanes (16 DSP48E2), 64 8x8 score products, 64
-// 28x8 P x V products, 8 score scalers, 8 64x32 normalisers; segment ring
+// 28x8 P x V products, 8 score scalers, 8 64x32 normalisers, tp_reciprocal; segment ring
 // (TileBuffers x 32 beats x 512 bits, block RAM), accumulators (2 x MaxSlots
-// x 64 x AccWidth, LUT RAM).
+// x 64 x AccWidth, LUT RAM, 8 elements a word).
 module tp_attention_engine #(
   parameter int unsigned MaxSlots    = 16,                  // query slots per job, power of 2 >= 2
   parameter int unsigned TileBuffers = 8,                   // KV segments buffered, power of 2 >= 2
@@ -94,6 +97,7 @@ module tp_attention_engine #(
   input  logic [511:0]                kv_data_i,
   input  logic                        kv_seg_last_i,
   input  logic                        kv_job_last_i,
+  input  logic                        kv_err_i,           // the KV port could not read this segment
   // Output stream: 8 int32 lanes per beat.
   output logic                        out_valid_o,
   input  logic                        out_ready_i,
@@ -101,7 +105,7 @@ module tp_attention_engine #(
   output logic [$clog2(MaxSlots)-1:0] out_slot_o,
   output logic                        out_last_o,
   // Status.
-  output logic [3:0]                  err_o,
+  output logic [4:0]                  err_o,
   output logic                        busy_o,             // a job is resident
   output logic [CounterWidth-1:0]     perf_busy_o,        // cycles with a job resident
   output logic [CounterWidth-1:0]     perf_kv_beats_o,    // KV beats accepted
@@ -147,8 +151,8 @@ module tp_attention_engine #(
   assign kb      = 5'd1 << (lw - 3'd2);
 
   // ================================================= error flags ===
-  logic err_cfg_d, err_frame_d, err_scale_d, err_query_d;
-  logic [3:0] err_q;
+  logic err_cfg_d, err_frame_d, err_scale_d, err_query_d, err_read_d;
+  logic [4:0] err_q;
   assign err_o = err_q;
 
   // ================================================= query load side ===
@@ -161,21 +165,23 @@ module tp_attention_engine #(
   logic [SlotW:0]       job_slots_q  [2];   // slots of the job in each parity
   logic [TileW-1:0]     job_last_tile_q [2];
   logic                 q_fire, q_job_end;
-  logic [PosW-1:0]      q_pos_clamped, load_maxpos_d;
+  logic [PosW-1:0]      load_maxpos_d;
 
   assign q_ready_o     = ~busy_q[load_par_q];
   assign q_fire        = q_valid_i & q_ready_o;
   assign q_job_end     = q_last_i | (&load_slot_q);
-  assign q_pos_clamped = q_pos_i;  // PosW bits cannot exceed MaxSeqLen - 1
-  assign load_maxpos_d = (load_slot_q == '0 || q_pos_clamped > load_maxpos_q) ? q_pos_clamped : load_maxpos_q;
+  assign load_maxpos_d = (load_slot_q == '0 || q_pos_i > load_maxpos_q) ? q_pos_i : load_maxpos_q;
 
   // q replicated over the 64 lanes: lane j holds q[j mod pitch] (0 at or above
   // head_size), so one K beat of 64 / pitch rows meets a copy of q per row.
   logic [511:0] q_rep;
   for (genvar j = 0; j < 64; j++) begin : gen_q_rep
     logic [5:0] elem;
-    assign elem = 6'(j) & ((6'd1 << lw) - 6'd1);
-    assign q_rep[8*j +: 8] = ({1'b0, elem} < hs) ? q_data_i[8*elem +: 8] : 8'd0;
+    logic [7:0] value;
+    assign elem  = 6'(j) & ((6'd1 << lw) - 6'd1);
+    assign value = (lw == 3'd3) ? q_data_i[8*(j % 8) +: 8] : (lw == 3'd4) ? q_data_i[8*(j % 16) +: 8] :
+                   (lw == 3'd5) ? q_data_i[8*(j % 32) +: 8] : q_data_i[8*j +: 8];
+    assign q_rep[8*j +: 8] = ({1'b0, elem} < hs) ? value : 8'd0;
   end
 
   // qc = multiply(q scale, score scale): 22-bit product truncated to 11 bits.
@@ -205,7 +211,7 @@ module tp_attention_engine #(
     if (q_fire) begin
       q_mem[{load_par_q, load_slot_q}]   <= q_rep;
       qc_mem[{load_par_q, load_slot_q}]  <= {qc_m, qc_e};
-      pos_mem[{load_par_q, load_slot_q}] <= q_pos_clamped;
+      pos_mem[{load_par_q, load_slot_q}] <= q_pos_i;
     end
   end
 
@@ -222,7 +228,10 @@ module tp_attention_engine #(
 
   assign kv_ready_o = (rx_ptr_q - rel_ptr_q) != (RingW+1)'(TileBuffers);
   assign kv_fire    = kv_valid_i & kv_ready_o;
-  assign rx_seg_end = (rx_beat_q == {kb, 1'b0});       // beat 2kb is the segment's last
+  // Beat 2kb is the segment's last; an early kv_seg_last_i (a segment the KV
+  // port could not read comes as one error beat) closes it too, so the
+  // segments of later tiles and jobs stay in step.
+  assign rx_seg_end = (rx_beat_q == {kb, 1'b0}) || kv_seg_last_i;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -732,14 +741,19 @@ module tp_attention_engine #(
   logic [TermW*64-1:0] v3_term_q;
   logic [TermW*64-1:0] v2_term;
 
+  // One right shifter serves both directions: with x aligned 23 bits up,
+  // t = (x << 23) >>> (22 - s) is x << (s + 1) for s >= 0 (exact) and
+  // floor(x / 2^(-s-1)) for s < 0; then (t + [s < 0]) >>> 1 = round_shift(x, s).
   for (genvar j = 0; j < 64; j++) begin : gen_pv_round
     logic [2:0]              row;
     logic signed [5:0]       s;
-    logic signed [TermW-1:0] x;
-    assign row = 3'(j >> lw);
-    assign s   = $signed(v2_vsh_q[6*row +: 6]);
-    assign x   = TermW'($signed(v2_x_q[36*j +: 36]));
-    assign v2_term[TermW*j +: TermW] = (s >= 6'sd0) ? x <<< s[4:0] : ((x >>> 5'(-s - 6'sd1)) + TermW'(1)) >>> 1;
+    logic signed [58:0]      aligned;   // x * 2^23, x 36 bits
+    logic signed [58:0]      t;
+    assign row     = 3'(j >> lw);
+    assign s       = $signed(v2_vsh_q[6*row +: 6]);
+    assign aligned = {v2_x_q[36*j +: 36], 23'd0};
+    assign t       = aligned >>> (6'd22 - 6'(s));  // 1 .. 45
+    assign v2_term[TermW*j +: TermW] = TermW'((t + {58'd0, s[5]}) >>> 1);
   end
 
   always_ff @(posedge clk_i) begin
@@ -782,16 +796,23 @@ module tp_attention_engine #(
     if (v3_valid_q) tile_sum_q <= tile_sum_d;
   end
 
-  // V5: at the item's end, acc = round_shift(acc, -shift) + tile sum.
+  // V5: after the item's last beat, acc = round_shift(acc, -shift) + tile sum,
+  // one word of 8 elements per cycle (pitch / 8 words, within the pitch / 4
+  // cycles before the next item's tile sum is complete).
   logic             v4_valid_q;
   logic [MetaW-1:0] v4_meta_q;
   logic [6:0]       v4_shift_q;
   logic [SumW-1:0]  v4_l_q;
   logic [AW*64-1:0] v4_sum_q;
+  logic [2:0]       v4_word_q;
+  logic             v4_word_last;
+
+  assign v4_word_last = (v4_word_q == 3'((7'd1 << lw) / 7'd8 - 7'd1));
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) v4_valid_q <= 1'b0;
-    else v4_valid_q <= v3_valid_q && v3_item_end_q;
+    else if (v3_valid_q && v3_item_end_q) v4_valid_q <= 1'b1;
+    else if (v4_word_last) v4_valid_q <= 1'b0;
   end
   always_ff @(posedge clk_i) begin
     if (v3_valid_q && v3_item_end_q) begin
@@ -799,13 +820,17 @@ module tp_attention_engine #(
       v4_meta_q  <= v3_meta_q;
       v4_shift_q <= v3_shift_q;
       v4_l_q     <= v3_l_q;
+      v4_word_q  <= '0;
+    end else if (v4_valid_q) begin
+      v4_word_q  <= v4_word_q + 3'd1;
     end
   end
 
-  logic [AW*64-1:0] acc_mem [2*MaxSlots];
+  // Accumulators: word {parity, slot, w} holds elements 8w .. 8w+7.
+  logic [AW*8-1:0]  acc_mem [2*MaxSlots*8];
   logic [SlotW-1:0] v4_slot;
   logic             v4_par, v4_active, v4_first, v4_last_tile, v4_release;
-  logic [AW*64-1:0] acc_old, acc_new;
+  logic [AW*8-1:0]  acc_old, acc_new, v4_sum_word;
 
   assign v4_slot      = v4_meta_q[SlotW-1:0];
   assign v4_par       = v4_meta_q[SlotW];
@@ -813,24 +838,25 @@ module tp_attention_engine #(
   assign v4_first     = v4_meta_q[SlotW+7];
   assign v4_last_tile = v4_meta_q[SlotW+8];
   assign v4_release   = v4_meta_q[MetaW-1];
-  assign acc_old      = acc_mem[{v4_par, v4_slot}];
+  assign acc_old      = acc_mem[{v4_par, v4_slot, v4_word_q}];
+  assign v4_sum_word  = v4_sum_q[AW*8*v4_word_q +: AW*8];
 
   // round_shift(acc, -shift): 0 once shift >= AccWidth (|acc| < 2^(AW-1)).
-  for (genvar i = 0; i < 64; i++) begin : gen_rescale
+  for (genvar i = 0; i < 8; i++) begin : gen_rescale
     logic signed [AW-1:0] a, halved, scaled;
     assign a      = $signed(acc_old[AW*i +: AW]);
     assign halved = ((a >>> (v4_shift_q - 7'd1)) + AW'(1)) >>> 1;
     assign scaled = v4_first ? '0 : (v4_shift_q == 7'd0) ? a : (v4_shift_q >= 7'(AW)) ? '0 : halved;
-    assign acc_new[AW*i +: AW] = scaled + $signed(v4_sum_q[AW*i +: AW]);
+    assign acc_new[AW*i +: AW] = scaled + $signed(v4_sum_word[AW*i +: AW]);
   end
 
   always_ff @(posedge clk_i) begin
-    if (v4_valid_q && v4_active) acc_mem[{v4_par, v4_slot}] <= acc_new;
+    if (v4_valid_q && v4_active) acc_mem[{v4_par, v4_slot, v4_word_q}] <= acc_new;
   end
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) rel_ptr_q <= '0;
-    else if (v4_valid_q && v4_release) rel_ptr_q <= rel_ptr_q + 1'b1;
+    else if (v4_valid_q && v4_word_last && v4_release) rel_ptr_q <= rel_ptr_q + 1'b1;
   end
 
   // ================================================= finalize ===
@@ -840,91 +866,95 @@ module tp_attention_engine #(
   logic [SlotW+1:0] fin_wr_q, fin_rd_q;
   logic             fin_push, fin_pop;
 
-  assign fin_push = v4_valid_q && v4_active && v4_last_tile;
+  assign fin_push = v4_valid_q && v4_word_last && v4_active && v4_last_tile;
   always_ff @(posedge clk_i) begin
     if (fin_push) fin_mem[fin_wr_q[SlotW:0]] <= {v4_par, v4_slot, v4_l_q};
   end
 
-  localparam logic [1:0] FnIdle = 2'd0;
-  localparam logic [1:0] FnDiv  = 2'd1;
-  localparam logic [1:0] FnOut  = 2'd2;
-  logic [1:0]       fn_st_q;
-  logic [5:0]       fn_bit_q;            // division step, 46 .. 0
-  logic [SumW-1:0]  fn_rem_q;            // < l
-  logic [31:0]      fn_inv_q;            // floor(2^46 / l) <= 2^31 (l >= 2^15)
-  logic [SumW-1:0]  fn_l_q;
+  // tp_reciprocal computes floor(2^46 / l) of one slot per cycle; the output
+  // stage takes its results in order and emits ceil(head_size / 8) beats each.
+  logic             div_in_ready, div_out_valid, div_out_take;
+  logic [31:0]      div_inv;
+  logic [SlotW:0]   div_user;            // {par, slot}
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic             div_range;           // l <= 2^14 cannot happen (l >= 2^15)
+  /* verilator lint_on UNUSEDSIGNAL */
+  logic [FinW-1:0]  fin_head;
+
+  assign fin_pop  = (fin_rd_q != fin_wr_q) && div_in_ready;
+  assign fin_head = fin_mem[fin_rd_q[SlotW:0]];
+
+  tp_reciprocal #(
+    .DivisorWidth(SumW),
+    .NumExp      (46),
+    .QuotientBits(32),
+    .BitsPerStage(2),
+    .UserWidth   (SlotW + 1)
+  ) u_reciprocal (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .in_valid_i (fin_rd_q != fin_wr_q),
+    .in_ready_o (div_in_ready),
+    .in_d_i     (fin_head[SumW-1:0]),
+    .in_user_i  (fin_head[FinW-1:SumW]),
+    .out_valid_o(div_out_valid),
+    .out_ready_i(div_out_take),
+    .out_q_o    (div_inv),
+    .out_range_o(div_range),
+    .out_user_o (div_user)
+  );
+
+  logic             fn_valid_q;          // the output stage holds a slot
+  logic [31:0]      fn_inv_q;            // floor(2^46 / l) <= 2^31
   logic             fn_par_q;
   logic [SlotW-1:0] fn_slot_q;
   logic [2:0]       fn_beat_q;
   logic [SlotW:0]   fn_done_q [2];       // slots output per parity
   logic [2:0]       fn_last_beat;
   logic             fn_job_last_slot;
-  logic             out_free, fn_emit;
-  logic [SumW:0]    fn_rem_shift;
-  logic [FinW-1:0]  fin_head;
+  logic             out_free, fn_emit, fn_slot_end;
 
-  assign fin_pop          = (fn_st_q == FnIdle) && (fin_rd_q != fin_wr_q);
-  assign fin_head         = fin_mem[fin_rd_q[SlotW:0]];
   assign fn_last_beat     = 3'((hs - 7'd1) >> 3);
   assign fn_job_last_slot = (fn_done_q[fn_par_q] + 1'b1) == job_slots_q[fn_par_q];
   assign out_free         = !out_valid_o || out_ready_i;
-  assign fn_emit          = (fn_st_q == FnOut) && out_free;
-  assign fn_rem_shift     = {fn_rem_q[SumW-1:0], fn_bit_q == 6'd46};
+  assign fn_emit          = fn_valid_q && out_free;
+  assign fn_slot_end      = fn_emit && fn_beat_q == fn_last_beat;
+  assign div_out_take     = !fn_valid_q || fn_slot_end;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      fn_st_q   <= FnIdle;
-      fin_wr_q  <= '0;
-      fin_rd_q  <= '0;
+      fn_valid_q   <= 1'b0;
+      fin_wr_q     <= '0;
+      fin_rd_q     <= '0;
       fn_done_q[0] <= '0;
       fn_done_q[1] <= '0;
     end else begin
       if (fin_push) fin_wr_q <= fin_wr_q + 1'b1;
-      unique case (fn_st_q)
-        FnIdle: if (fin_pop) begin
-          fin_rd_q <= fin_rd_q + 1'b1;
-          fn_st_q  <= FnDiv;
-        end
-        FnDiv: if (fn_bit_q == 6'd0) fn_st_q <= FnOut;
-        FnOut: if (fn_emit && fn_beat_q == fn_last_beat) begin
-          fn_st_q <= FnIdle;
-          fn_done_q[fn_par_q] <= fn_job_last_slot ? '0 : fn_done_q[fn_par_q] + 1'b1;
-        end
-        default: fn_st_q <= FnIdle;
-      endcase
+      if (fin_pop) fin_rd_q <= fin_rd_q + 1'b1;
+      if (div_out_take) fn_valid_q <= div_out_valid;
+      if (fn_slot_end) fn_done_q[fn_par_q] <= fn_job_last_slot ? '0 : fn_done_q[fn_par_q] + 1'b1;
     end
   end
 
-  // Restoring division of 2^46 by l, one quotient bit per cycle.
   always_ff @(posedge clk_i) begin
-    if (fin_pop) begin
-      {fn_par_q, fn_slot_q, fn_l_q} <= fin_head;
-      fn_bit_q <= 6'd46;
-      fn_rem_q <= '0;
+    if (div_out_take && div_out_valid) begin
+      {fn_par_q, fn_slot_q} <= div_user;
+      fn_inv_q  <= div_inv;
       fn_beat_q <= '0;
-    end else if (fn_st_q == FnDiv) begin
-      if (fn_rem_shift >= {1'b0, fn_l_q}) begin
-        fn_rem_q <= SumW'(fn_rem_shift - {1'b0, fn_l_q});
-        if (fn_bit_q < 6'd32) fn_inv_q[fn_bit_q[4:0]] <= 1'b1;
-      end else begin
-        fn_rem_q <= fn_rem_shift[SumW-1:0];
-        if (fn_bit_q < 6'd32) fn_inv_q[fn_bit_q[4:0]] <= 1'b0;
-      end
-      fn_bit_q <= fn_bit_q - 6'd1;
     end else if (fn_emit) begin
       fn_beat_q <= fn_beat_q + 3'd1;
     end
   end
 
   // Output beat: 8 lanes of sat32(round_shift(o * inv, -46)).
-  logic [AW*64-1:0] fn_acc;
+  logic [AW*8-1:0]  fn_acc;
   logic [255:0]     fn_out;
-  assign fn_acc = acc_mem[{fn_par_q, fn_slot_q}];
+  assign fn_acc = acc_mem[{fn_par_q, fn_slot_q, fn_beat_q}];
   for (genvar i = 0; i < 8; i++) begin : gen_normalise
     logic [5:0]            elem;
     logic signed [AW+32:0] prod, rounded;
     assign elem    = {fn_beat_q, 3'(i)};
-    assign prod    = $signed(fn_acc[AW*elem +: AW]) * $signed({1'b0, fn_inv_q});
+    assign prod    = $signed(fn_acc[AW*i +: AW]) * $signed({1'b0, fn_inv_q});
     assign rounded = ((prod >>> 45) + (AW+33)'(1)) >>> 1;
     assign fn_out[32*i +: 32] = ({1'b0, elem} >= hs) ? 32'd0 :
                                 (rounded > (AW+33)'(I32Max)) ? I32Max :
@@ -947,7 +977,7 @@ module tp_attention_engine #(
 
   // ================================================= job bookkeeping ===
   logic fn_job_done;
-  assign fn_job_done = fn_emit && fn_beat_q == fn_last_beat && fn_job_last_slot;
+  assign fn_job_done = fn_slot_end && fn_job_last_slot;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -986,7 +1016,9 @@ module tp_attention_engine #(
   // ================================================= errors, counters ===
   assign err_cfg_d   = (q_fire || issue_go) && cfg_bad;
   assign err_frame_d = frame_bad ||
-                       (kv_fire && (kv_seg_last_i != rx_seg_end || (kv_job_last_i && !rx_seg_end)));
+                       (kv_fire && !kv_err_i &&
+                        (kv_seg_last_i != (rx_beat_q == {kb, 1'b0}) || (kv_job_last_i && !kv_seg_last_i)));
+  assign err_read_d  = kv_fire && kv_err_i;
   assign err_scale_d = v1_scale_bad;
   assign err_query_d = q_fire && ((q_scale_m_i != 11'd0 && !q_scale_m_i[10]) || ((&load_slot_q) && !q_last_i));
 
@@ -1002,7 +1034,7 @@ module tp_attention_engine #(
       perf_kv_beats_q <= '0;
       perf_kv_wait_q  <= '0;
     end else begin
-      err_q <= err_q | {err_query_d, err_scale_d, err_frame_d, err_cfg_d};
+      err_q <= err_q | {err_read_d, err_query_d, err_scale_d, err_frame_d, err_cfg_d};
       if (busy_o) perf_busy_q <= perf_busy_q + 1'b1;
       if (kv_fire) perf_kv_beats_q <= perf_kv_beats_q + 1'b1;
       if (comp_active_q && !seg_ready) perf_kv_wait_q <= perf_kv_wait_q + 1'b1;
@@ -1015,9 +1047,9 @@ module tp_attention_engine #(
     .clk_i, .rst_ni, .valid_i(q_valid_i), .ready_i(q_ready_o),
     .data_i({q_data_i, q_scale_m_i, q_scale_e_i, q_pos_i, q_last_i})
   );
-  tp_stream_checker #(.Width(514), .Name("tp_attention_engine kv")) u_kv_check (
+  tp_stream_checker #(.Width(515), .Name("tp_attention_engine kv")) u_kv_check (
     .clk_i, .rst_ni, .valid_i(kv_valid_i), .ready_i(kv_ready_o),
-    .data_i({kv_data_i, kv_seg_last_i, kv_job_last_i})
+    .data_i({kv_data_i, kv_seg_last_i, kv_job_last_i, kv_err_i})
   );
   tp_stream_checker #(.Width(256 + SlotW + 1), .Name("tp_attention_engine out")) u_out_check (
     .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i),
@@ -1029,6 +1061,8 @@ module tp_attention_engine #(
       // The P x V stage takes a new item only as the previous one ends.
       assert (!(x_valid && pv_valid_q && !pv_item_end))
         else $error("tp_attention_engine: P x V item overlap");
+      assert (!(v3_valid_q && v3_item_end_q && v4_valid_q && !v4_word_last))
+        else $error("tp_attention_engine: accumulator update overlap");
       // A released segment is the one the P x V stage read.
       assert (!(v4_valid_q && v4_release) || rel_ptr_q != qk_ptr_q)
         else $error("tp_attention_engine: segment released before it was issued");

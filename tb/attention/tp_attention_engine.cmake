@@ -1,1 +1,1 @@
-tokenpipe_rtl_test(MODULE tp_attention_engine SOURCES attention/tp_attention_engine_test.cpp DEPS tp_exp2)
+tokenpipe_rtl_test(MODULE tp_attention_engine SOURCES attention/tp_attention_engine_test.cpp DEPS tp_exp2 tp_reciprocal)

@@ -1,0 +1,2 @@
+tokenpipe_rtl_test(MODULE tp_attention_unit SOURCES attention/tp_attention_unit_test.cpp
+  DEPS tp_exp2 tp_reciprocal tp_weight_port tp_kv_port tp_attention_engine)
