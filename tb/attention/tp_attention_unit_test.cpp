@@ -73,6 +73,50 @@ void decode_steps(AttentionUnitBench& b, const Shape& s, int len, std::mt19937& 
   }
 }
 
+// Three sequences share the page pool, each with its own pages: their appends
+// and jobs interleave step by step, and each attends to its own K/V only.
+TEST(AttentionUnit, InterleavedSequencesOnDisjointPagesStayIsolated) {
+  std::mt19937 rng(3);
+  const Shape s;
+  const int len = 40, pages_each = (len + kTile - 1) / kTile;
+  const fx::KvLayout layout(s.layers, s.kv_heads, s.head_size);
+  const auto pool = random_page_table(rng, static_cast<int>(kKvPages));
+  struct Seq {
+    std::vector<std::shared_ptr<fx::KvCache>> layers;
+    std::vector<unsigned> pages;
+  };
+  std::vector<Seq> seqs;
+  for (int q = 0; q < 3; ++q) {
+    seqs.push_back({random_layers(rng, s, len),
+                    std::vector<unsigned>(pool.begin() + q * pages_each, pool.begin() + (q + 1) * pages_each)});
+  }
+  AttentionUnitBench b(layout, random_memory(layout, rng), HbmConfig{.latency = 30},
+                       {.append = StallGenerator(0.2, 1), .read = StallGenerator(0.2, 2),
+                        .query = StallGenerator(0.2, 3), .out = StallGenerator(0.2, 4)});
+  b.h.reset();
+  for (int pos = 0; pos < len; ++pos) {
+    for (const Seq& q : seqs) {
+      for (int l = 0; l < s.layers; ++l) {
+        for (int h = 0; h < s.kv_heads; ++h) {
+          b.appends.push(kv_append(*q.layers[l], q.pages[pos / kTile], pos, static_cast<unsigned>(l), h));
+        }
+      }
+    }
+    ASSERT_TRUE(b.run_all(20000));
+    for (int l = 0; l < s.layers; ++l) {
+      for (const Seq& q : seqs) {
+        // Each sequence at its own length: 0 .. pos, pos - 3, pos / 2.
+        const int at = &q == &seqs[0] ? pos : &q == &seqs[1] ? std::max(0, pos - 3) : pos / 2;
+        for (int h = 0; h < s.kv_heads; ++h) {
+          b.push_job(make_job(rng, q.layers[l], h, same_positions(s.group(), at)), static_cast<unsigned>(l),
+                     q.pages, rng);
+        }
+      }
+    }
+    ASSERT_TRUE(b.run_all(50000));
+  }
+}
+
 class AttentionUnitStalls : public ::testing::TestWithParam<std::tuple<double, double>> {};
 
 TEST_P(AttentionUnitStalls, AppendedTokensAttendedEveryStep) {
