@@ -6,7 +6,7 @@ WAVES  ?= 0
 TOKENPIPE := $(BUILD)/app/tokenpipe
 
 .DEFAULT_GOAL := help
-.PHONY: help deps configure build demo test lint synth sim waves bench clean
+.PHONY: help deps configure build demo test lint synth vivado sim waves bench clean
 
 help: ## this list
 	@echo "tokenpipe: FPGA LLM token pipeline (SystemVerilog + C++ golden model)"
@@ -45,6 +45,14 @@ lint: configure ## verilator --lint-only -Wall over rtl/files.f
 synth: configure ## Yosys synth_xilinx per module with checked statistics
 	cmake --build $(BUILD) -j $(JOBS) --target rtl_tables synth_check
 	TP_TABLES_DIR=$(BUILD)/generated/tables SYNTH_CHECK=$(BUILD)/tb/synth_check scripts/synth.sh $(BUILD)/synth
+
+vivado: configure ## Vivado out-of-context synthesis of one module (needs vivado on PATH): make vivado MODULE=name
+	@test -n "$(MODULE)" || { echo "usage: make vivado MODULE=<rtl module> [PART=xcvu9p-flga2104-2L-e]" >&2; exit 2; }
+	@command -v vivado >/dev/null || { echo "vivado: not on PATH (source the Vivado settings script first)" >&2; exit 2; }
+	cmake --build $(BUILD) --target rtl_tables
+	mkdir -p $(BUILD)/vivado
+	vivado -mode batch -nojournal -log $(BUILD)/vivado/$(MODULE).log -source scripts/vivado_synth.tcl \
+	  -tclargs $(MODULE) $(BUILD)/generated/tables $(BUILD)/vivado $(PART)
 
 sim: configure ## one module's testbench: make sim MODULE=name [WAVES=1]
 	@test -n "$(MODULE)" || { echo "usage: make sim MODULE=<rtl module, e.g. tp_stream_register> [WAVES=1]" >&2; exit 2; }
