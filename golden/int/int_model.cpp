@@ -28,6 +28,20 @@ std::vector<std::int32_t> embed(const QuantMatrix& embedding, int token) {
   return x;
 }
 
+std::string_view stage_name(Stage stage) {
+  switch (stage) {
+    case Stage::kEmbedding: return "embedding";
+    case Stage::kQkv: return "qkv";
+    case Stage::kRope: return "rope";
+    case Stage::kAttention: return "attention";
+    case Stage::kAttentionResidual: return "attention residual";
+    case Stage::kGated: return "silu gate";
+    case Stage::kFfnResidual: return "ffn residual";
+    case Stage::kLogits: return "logits";
+  }
+  return "?";
+}
+
 IntModel::IntModel(std::shared_ptr<const QuantizedModel> model)
     : model_(std::move(model)), constants_(model_constants(model_->config)) {
   const ModelConfig& c = config();
@@ -43,15 +57,22 @@ std::span<const float> IntModel::forward(int token, int pos) {
   const int planes = model_->activation_planes;
 
   std::vector<std::int32_t> x = embed(model_->embedding, token);
+  tap(pos, -1, Stage::kEmbedding, x);
   for (int l = 0; l < c.n_layers; ++l) {
     const QuantizedLayer& layer = model_->layers[l];
 
     const auto qkv = multiply(layer.wqkv, rmsnorm_planes(x, layer.rms_att, constants_.inv_dim, planes));
+    tap(pos, l, Stage::kQkv, qkv);
     std::vector<std::int32_t> q(qkv.begin(), qkv.begin() + dim);
     std::vector<std::int32_t> k(qkv.begin() + dim, qkv.begin() + dim + kv_dim);
     const std::span<const std::int32_t> v(qkv.data() + dim + kv_dim, kv_dim);
     rope(q, hs, pos, constants_.rope_steps);
     rope(k, hs, pos, constants_.rope_steps);
+    if (observer_) {
+      std::vector<std::int32_t> rotated(q);
+      rotated.insert(rotated.end(), k.begin(), k.end());
+      tap(pos, l, Stage::kRope, rotated);
+    }
     caches_[l].store(pos, k, v);
 
     std::vector<std::int32_t> heads(dim);
@@ -60,15 +81,20 @@ std::span<const float> IntModel::forward(int token, int pos) {
       const auto out = attention(qh, constants_.score_scale, caches_[l], h / c.kv_mul(), pos);
       std::copy(out.begin(), out.end(), heads.begin() + h * hs);
     }
+    tap(pos, l, Stage::kAttention, heads);
     add_residual(x, multiply(layer.wo, quantize_q16_planes(heads, planes)));
+    tap(pos, l, Stage::kAttentionResidual, x);
 
     const auto h13 = multiply(layer.w13, rmsnorm_planes(x, layer.rms_ffn, constants_.inv_dim, planes));
     std::vector<std::int32_t> gated(c.hidden_dim);
     for (int j = 0; j < c.hidden_dim; ++j) gated[j] = silu_gate(h13[2 * j], h13[2 * j + 1]);
+    tap(pos, l, Stage::kGated, gated);
     add_residual(x, multiply(layer.w2, quantize_q16_planes(gated, planes)));
+    tap(pos, l, Stage::kFfnResidual, x);
   }
 
   logits_q16_ = multiply(model_->classifier, rmsnorm_planes(x, model_->rms_final, constants_.inv_dim, planes));
+  tap(pos, c.n_layers, Stage::kLogits, logits_q16_);
   for (int i = 0; i < c.vocab_size; ++i) logits_[i] = static_cast<float>(from_q16(logits_q16_[i]));
   return logits_;
 }

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "golden/default_model.h"
+#include "golden/int/int_model.h"
 
 namespace tp {
 namespace {
@@ -58,3 +61,52 @@ TEST(QuantizedModel, KeepsTheStoredValuesOfAQ8Checkpoint) {
 
 }  // namespace
 }  // namespace tp
+
+namespace tp::fx {
+namespace {
+
+// The taps of a forward pass: every stage in the accelerator's order, with
+// the sizes of its vectors, the embedding and logits equal to what the model
+// returns, and no effect on the results.
+TEST(IntModelTaps, EveryStageInOrderWithItsVectors) {
+  const DefaultModel model = make_default_model();
+  const ModelConfig& c = model.checkpoint->config;
+  auto quantized = std::make_shared<const QuantizedModel>(quantize_model(*model.checkpoint, 8));
+  IntModel plain(quantized), observed(quantized);
+  std::vector<Tap> taps;
+  std::vector<std::vector<std::int32_t>> copies;
+  observed.set_observer([&](const Tap& t) {
+    taps.push_back(t);
+    copies.emplace_back(t.values.begin(), t.values.end());
+  });
+  for (int pos = 0; pos < 3; ++pos) {
+    const int token = 1 + 7 * pos;
+    plain.forward(token, pos);
+    taps.clear();
+    copies.clear();
+    observed.forward(token, pos);
+    ASSERT_EQ(static_cast<int>(taps.size()), 2 + 6 * c.n_layers);
+    EXPECT_EQ(taps.front().stage, Stage::kEmbedding);
+    EXPECT_EQ(copies.front(), embed(quantized->embedding, token));
+    const std::vector<Stage> per_layer{Stage::kQkv, Stage::kRope, Stage::kAttention, Stage::kAttentionResidual,
+                                       Stage::kGated, Stage::kFfnResidual};
+    const std::vector<int> sizes{c.dim + 2 * c.kv_dim(), c.dim + c.kv_dim(), c.dim, c.dim, c.hidden_dim, c.dim};
+    for (int l = 0; l < c.n_layers; ++l) {
+      for (std::size_t k = 0; k < per_layer.size(); ++k) {
+        const std::size_t i = 1 + static_cast<std::size_t>(l) * per_layer.size() + k;
+        EXPECT_EQ(taps[i].stage, per_layer[k]) << stage_name(taps[i].stage);
+        EXPECT_EQ(taps[i].layer, l);
+        EXPECT_EQ(taps[i].pos, pos);
+        EXPECT_EQ(static_cast<int>(copies[i].size()), sizes[k]) << stage_name(per_layer[k]);
+      }
+    }
+    EXPECT_EQ(taps.back().stage, Stage::kLogits);
+    EXPECT_EQ(taps.back().layer, c.n_layers);
+    const std::vector<std::int32_t> logits(plain.logits_q16().begin(), plain.logits_q16().end());
+    EXPECT_EQ(copies.back(), logits);
+    EXPECT_TRUE(std::equal(observed.logits_q16().begin(), observed.logits_q16().end(), logits.begin()));
+  }
+}
+
+}  // namespace
+}  // namespace tp::fx
