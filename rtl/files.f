@@ -5,6 +5,7 @@ rtl/tp_pkg.sv
 rtl/common/tp_stream_checker.sv
 rtl/common/tp_stream_register.sv
 rtl/common/tp_delay_line.sv
+rtl/common/tp_fifo.sv
 rtl/units/tp_rsqrt.sv
 rtl/units/tp_act_quant.sv
 rtl/units/tp_rmsnorm.sv
@@ -26,3 +27,6 @@ rtl/attention/tp_attention_engine.sv
 rtl/attention/tp_attention_unit.sv
 rtl/units/tp_argmax.sv
 rtl/matrix/tp_embedding.sv
+rtl/units/tp_quant_divider.sv
+rtl/units/tp_head_quant.sv
+rtl/top/tp_host_csr.sv

@@ -10,7 +10,8 @@
 //
 // Exact division, per lane: with m = |z| <= A, q = (u + 1) >> 1 where
 // u = floor(254 m / A) in [0, 254] (floor((x + 1) / 2) = floor((floor(x) + 1) / 2)),
-// computed by an 8-step non-restoring divider (2 steps per pipeline stage).
+// computed by an 8-step non-restoring divider (2 steps per pipeline stage):
+// tp_quant_divider, the module tp_head_quant shares.
 // Exact scale: P = A * factor.m (two DSPs), b = msb(P), w = P bits [b : b-18]
 // (19 bits, zero-filled), m1 = floor(w / 127) = ((w + 1) * (2^14 + 2^7 + 1)) >> 21
 // (exact for w < 2^19), mantissa = m1 >> (1 or 2) so that it lies in
@@ -87,8 +88,6 @@ module tp_act_quant #(
   localparam int unsigned FifoBits      = $clog2(MaxGroups);
   localparam int unsigned LaneW         = ZWidth + 1;              // magnitude + sign
   localparam int unsigned SlotW         = Lanes * LaneW + 1;       // + vector-last flag
-  localparam int unsigned NW            = ZWidth + 8;              // 254 * m
-  localparam int unsigned PW            = ZWidth + 1;              // divider remainder, signed
   localparam int unsigned ProdW         = ZWidth + 11;             // A * factor.m
   localparam int unsigned HiW           = ZWidth - 26;
 
@@ -257,7 +256,6 @@ module tp_act_quant #(
   logic [DStages-1:0] dlast_q;  // vector-last flag per stage
   logic               dadv;
   logic [BeatBits-1:0] rb_q;    // beat of the group being read
-  logic [ZWidth-1:0]  a0_q, a1d_q, a2d_q, a3d_q, a4d_q;  // group maximum beside stages R..D4
   logic [SlotW-1:0]   rd_slot;
 
   assign dadv   = ~dv_q[DStages-1] | val_ready_i;
@@ -282,103 +280,28 @@ module tp_act_quant #(
   always_ff @(posedge clk_i) begin
     if (dadv) begin
       dlast_q <= {dlast_q[DStages-2:0], rd_slot[SlotW-1]};
-      a0_q    <= gq_q[gq_rp_q];
-      a1d_q   <= a0_q;
-      a2d_q   <= a1d_q;
-      a3d_q   <= a2d_q;
-      a4d_q   <= a3d_q;
     end
   end
 
-  // Divisor of the steps of D1..D4 (the group maximum of the stage before),
-  // one bit wider so that it is non-negative as a signed number.
-  logic [ZWidth:0] a_ext0, a_ext1, a_ext2, a_ext3;
-  assign a_ext0 = {1'b0, a0_q};
-  assign a_ext1 = {1'b0, a1d_q};
-  assign a_ext2 = {1'b0, a2d_q};
-  assign a_ext3 = {1'b0, a3d_q};
-
-  function automatic logic [PW-1:0] div_step(input logic [PW-1:0] p, input logic nbit, input logic [ZWidth:0] a);
-    logic          sub;
-    // sum[0] only carries the subtract's +1 in, sum[PW+1] is the discarded top bit.
-    /* verilator lint_off UNUSEDSIGNAL */
-    logic [PW+1:0] sum;
-    /* verilator lint_on UNUSEDSIGNAL */
-    sub      = ~p[PW-1];
-    sum      = {p, nbit, 1'b1} + {{1'b0, a} ^ {(PW+1){sub}}, sub};
-    div_step = sum[PW:1];
-  endfunction
-
+  // The divider (tp_quant_divider, shared with tp_head_quant): the
+  // ring beat's magnitudes and signs with the group maximum, 6 stages on dadv.
+  logic [Lanes*ZWidth-1:0] rd_mag;
+  logic [Lanes-1:0]        rd_neg;
   for (genvar i = 0; i < Lanes; i++) begin : gen_lane
-    logic [ZWidth-1:0] m;
-    logic              sgn;
-    assign {sgn, m} = rd_slot[i*LaneW +: LaneW];
-
-    // R: N = 254 m = 256 m - 2 m.
-    logic [NW-1:0] n_r_q;
-    logic          sgn_r_q;
-    // D1..D4: remainder p (signed, in [-A, A)), quotient bits so far, the
-    // low bits of N still to be brought down, sign of z.
-    logic signed [PW-1:0] p1_q, p2_q, p3_q, p4_q;
-    logic [1:0]  u1_q;
-    logic [3:0]  u2_q;
-    logic [5:0]  u3_q;
-    logic [7:0]  u4_q;
-    logic [5:0]  n1_q;
-    logic [3:0]  n2_q;
-    logic [1:0]  n3_q;
-    logic        sgn1_q, sgn2_q, sgn3_q, sgn4_q;
-    logic [7:0]  q_q;
-
-    // Non-restoring steps: p' = 2p + bit - A when p >= 0, else 2p + bit + A
-    // (one adder: A inverted and a carry in when subtracting).
-    logic signed [PW-1:0] s7, s6, s5, s4, s3, s2, s1, s0;
-    logic signed [PW:0]   first;
-    assign first = $signed({1'b0, n_r_q[NW-1:7]}) - $signed({1'b0, a_ext0});
-    assign s7 = first[PW-1:0];
-    assign s6 = div_step(s7, n_r_q[6], a_ext0);
-    assign s5 = div_step(p1_q, n1_q[5], a_ext1);
-    assign s4 = div_step(s5, n1_q[4], a_ext1);
-    assign s3 = div_step(p2_q, n2_q[3], a_ext2);
-    assign s2 = div_step(s3, n2_q[2], a_ext2);
-    assign s1 = div_step(p3_q, n3_q[1], a_ext3);
-    assign s0 = div_step(s1, n3_q[0], a_ext3);
-
-    // O: q = (u + 1) >> 1, signed; 0 for an all-zero group.
-    logic [7:0] u_round, q_mag;
-    assign u_round = u4_q + 8'd1;
-    assign q_mag   = {1'b0, u_round[7:1]};
-    logic a_zero;
-    assign a_zero = a4d_q == '0;
-
-    always_ff @(posedge clk_i) begin
-      if (dadv) begin
-        n_r_q   <= {m, 8'b0} - {7'b0, m, 1'b0};
-        sgn_r_q <= sgn;
-        p1_q    <= s6;
-        u1_q    <= {~s7[PW-1], ~s6[PW-1]};
-        n1_q    <= n_r_q[5:0];
-        sgn1_q  <= sgn_r_q;
-        p2_q    <= s4;
-        u2_q    <= {u1_q, ~s5[PW-1], ~s4[PW-1]};
-        n2_q    <= n1_q[3:0];
-        sgn2_q  <= sgn1_q;
-        p3_q    <= s2;
-        u3_q    <= {u2_q, ~s3[PW-1], ~s2[PW-1]};
-        n3_q    <= n2_q[1:0];
-        sgn3_q  <= sgn2_q;
-        p4_q    <= s0;
-        u4_q    <= {u3_q, ~s1[PW-1], ~s0[PW-1]};
-        sgn4_q  <= sgn3_q;
-        q_q     <= a_zero ? 8'd0 : (sgn4_q ? -q_mag : q_mag);
-      end
-    end
-    assign val_q_o[i*8 +: 8] = q_q;
-
-    // The final remainder and the sign bits of the wide sums are not needed.
-    logic unused_lane;
-    assign unused_lane = ^{p4_q, u_round[0], first[PW]};
+    assign {rd_neg[i], rd_mag[i*ZWidth +: ZWidth]} = rd_slot[i*LaneW +: LaneW];
   end
+
+  tp_quant_divider #(
+    .Lanes   (Lanes),
+    .MagWidth(ZWidth)
+  ) u_divider (
+    .clk_i,
+    .en_i (dadv),
+    .mag_i(rd_mag),
+    .neg_i(rd_neg),
+    .a_i  (gq_q[gq_rp_q]),
+    .q_o  (val_q_o)
+  );
 
   assign val_valid_o = dv_q[DStages-1];
   assign val_last_o  = dlast_q[DStages-1];
