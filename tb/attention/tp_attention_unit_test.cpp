@@ -6,6 +6,10 @@
 // they run a sequence end to end, at the port's pace.
 #include "attention/attention_unit_bench.h"
 #include "common/stall_matrix.h"
+#include "golden/checkpoint.h"
+#include "golden/int/argmax.h"
+#include "golden/int/int_model.h"
+#include "golden/tests/real_models.h"
 
 #include <gtest/gtest.h>
 
@@ -115,6 +119,90 @@ TEST(AttentionUnit, InterleavedSequencesOnDisjointPagesStayIsolated) {
     }
     ASSERT_TRUE(b.run_all(50000));
   }
+}
+
+// stories260K's own K, V and queries: the golden integer model runs 40
+// greedy positions; its taps give every layer's rotated q and k and its v.
+// The unit appends them through the port and attends at every position of
+// layer 0 and at the last position of every layer: each output must equal the
+// golden model's attention tap (Stage::kAttention) for those heads.
+TEST(AttentionUnit, Stories260KAttentionEqualsTheGoldenModelsTaps) {
+  TP_REQUIRE_MODEL_FILE("stories260K.bin");
+  const auto checkpoint = std::make_shared<const tp::Checkpoint>(
+      tp::read_checkpoint(tp::testing::model_path("stories260K.bin")));
+  const tp::ModelConfig& c = checkpoint->config;
+  auto quantized = std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*checkpoint, 8));
+  fx::IntModel model(quantized);
+  const int len = 40, hs = c.head_size(), kv_dim = c.kv_dim();
+  // Per position and layer: q and k after RoPE, v, and the attention output.
+  struct Step {
+    std::vector<std::int32_t> q, k, v, out;
+  };
+  std::vector<std::vector<Step>> steps(len, std::vector<Step>(static_cast<std::size_t>(c.n_layers)));
+  int pos = 0;
+  model.set_observer([&](const fx::Tap& t) {
+    if (t.layer < 0 || t.layer >= c.n_layers) return;
+    Step& s = steps[pos][t.layer];
+    if (t.stage == fx::Stage::kQkv) s.v.assign(t.values.begin() + c.dim + kv_dim, t.values.end());
+    if (t.stage == fx::Stage::kRope) {
+      s.q.assign(t.values.begin(), t.values.begin() + c.dim);
+      s.k.assign(t.values.begin() + c.dim, t.values.end());
+    }
+    if (t.stage == fx::Stage::kAttention) s.out.assign(t.values.begin(), t.values.end());
+  });
+  int token = 1;
+  for (pos = 0; pos < len; ++pos) {
+    model.forward(token, pos);
+    token = fx::argmax(model.logits_q16());
+  }
+
+  const Shape s{.layers = c.n_layers, .kv_heads = c.n_kv_heads, .heads = c.n_heads, .head_size = hs};
+  const fx::KvLayout layout(s.layers, s.kv_heads, s.head_size);
+  std::mt19937 rng(17);
+  const auto pages = random_page_table(rng, (len + kTile - 1) / kTile);
+  AttentionUnitBench b(layout, random_memory(layout, rng), HbmConfig{.latency = 50});
+  b.h.reset();
+  // The caches the golden model stored, rebuilt from the taps.
+  std::vector<std::shared_ptr<fx::KvCache>> caches;
+  for (int l = 0; l < c.n_layers; ++l) caches.push_back(std::make_shared<fx::KvCache>(len, c.n_kv_heads, hs));
+  // A job of the KV head's query heads at pos, expecting the tapped outputs.
+  const auto attend = [&](int l, int at) {
+    for (int h = 0; h < c.n_kv_heads; ++h) {
+      Job job;
+      job.head_size = hs;
+      job.cache = caches[l];
+      job.kv_head = h;
+      for (int g = 0; g < c.kv_mul(); ++g) {
+        const int head = h * c.kv_mul() + g;
+        const auto& q = steps[at][l].q;
+        job.q.push_back(fx::quantize_q16(std::span(q).subspan(static_cast<std::size_t>(head * hs), hs), hs));
+        job.pos.push_back(at);
+      }
+      // The golden model's attention outputs of these heads, as the engine's beats.
+      for (const auto& beat : expected_beats(job)) {
+        const int head = h * c.kv_mul() + static_cast<int>(beat.slot);
+        AttentionOutBeat tapped = beat;
+        for (int i = 0; i < 8 && i < hs; ++i) tapped.lanes[i] = steps[at][l].out[static_cast<std::size_t>(head * hs + i)];
+        EXPECT_EQ(tapped, beat) << "the golden attention differs from its own tap at layer " << l << " pos " << at;
+      }
+      b.push_job(job, static_cast<unsigned>(l), pages, rng);
+    }
+  };
+  for (pos = 0; pos < len; ++pos) {
+    for (int l = 0; l < c.n_layers; ++l) {
+      caches[l]->store(pos, steps[pos][l].k, steps[pos][l].v);
+      for (int h = 0; h < c.n_kv_heads; ++h) {
+        b.appends.push(kv_append(*caches[l], pages[pos / kTile], pos, static_cast<unsigned>(l), h));
+      }
+    }
+    ASSERT_TRUE(b.run_all(20000));
+    attend(0, pos);
+    if (pos == len - 1) {
+      for (int l = 1; l < c.n_layers; ++l) attend(l, pos);
+    }
+    ASSERT_TRUE(b.run_all(50000));
+  }
+  EXPECT_EQ(b.scoreboard.matched(), static_cast<std::size_t>((len + c.n_layers - 1) * c.n_heads));
 }
 
 class AttentionUnitStalls : public ::testing::TestWithParam<std::tuple<double, double>> {};
