@@ -1,8 +1,11 @@
 #include "golden/int/weight_image.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "golden/default_model.h"
 #include "golden/fuzz/fuzz_support.h"
@@ -451,6 +454,21 @@ Bytes flipped(Bytes bytes, std::size_t at) {
   return bytes;
 }
 
+// A llama2.c checkpoint (not an image) in a file of its own, so the path
+// tests need no real model.
+std::string checkpoint_file() {
+  static const std::string path = [] {
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("tokenpipe_weight_image_test_" + std::to_string(::getpid()) + ".bin");
+    const auto config = fuzz::small_config(16, 1, 4, 2, true);
+    const Bytes bytes = serialize_checkpoint(config, fuzz::deterministic_weights(config, 1), CheckpointFormat::kFloatV1);
+    std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                static_cast<std::streamsize>(bytes.size()));
+    return file.string();
+  }();
+  return path;
+}
+
 fuzz::BadInput bad_image(std::string name, Bytes bytes, std::string expected) {
   return {std::move(name), [bytes = std::move(bytes)] { read_weight_image(bytes); }, std::move(expected)};
 }
@@ -536,7 +554,7 @@ std::vector<fuzz::BadInput> malformed_images() {
                 sealed(with<std::uint64_t>(small_shared_int4_image(), entry_field(14, 16), 640)),
                 "a shared classifier must alias the embedding"),
       {"NonexistentPath", [] { load_weight_image(testing::model_path("no_such_image.tpwi")); }, "no such file"},
-      {"CheckpointGivenAsImage", [] { load_weight_image(testing::model_path("stories260K.bin")); }, "bad magic"},
+      {"CheckpointGivenAsImage", [] { load_weight_image(checkpoint_file()); }, "bad magic"},
   };
 }
 
@@ -551,7 +569,7 @@ INSTANTIATE_TEST_SUITE_P(Table, MalformedWeightImage, ::testing::ValuesIn(malfor
                          [](const auto& info) { return info.param.name; });
 
 TEST(MalformedWeightImage, LoadNamesThePath) {
-  const std::string path = testing::model_path("stories260K.bin");
+  const std::string path = checkpoint_file();
   EXPECT_EQ(fuzz::message_of<WeightImageError>([&] { load_weight_image(path); }).rfind(path + ": bad magic", 0), 0u);
 }
 
