@@ -81,18 +81,28 @@ synth_one() {
   fi
 }
 
+# Largest first (by the bytes of RTL each module pulls in), a new job as soon
+# as any finishes: the long syntheses overlap the short ones instead of
+# running alone at the end.
+mapfile -t modules < <(for module in "${modules[@]}"; do
+  # shellcheck disable=SC2046  # closure_of prints a list of paths
+  printf '%s %s\n' "$(cat $(closure_of "$module") | wc -c)" "$module"
+done | sort -rn | cut -d' ' -f2)
 max_jobs=${JOBS:-$(nproc)}
 status=0
-pids=()
+running=0
 for module in "${modules[@]}"; do
-  if ((${#pids[@]} >= max_jobs)); then
-    wait "${pids[0]}" || status=1
-    pids=("${pids[@]:1}")
+  if ((running >= max_jobs)); then
+    wait -n || status=1
+    running=$((running - 1))
   fi
   synth_one "$module" &
-  pids+=($!)
+  running=$((running + 1))
 done
-for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+while ((running > 0)); do
+  wait -n || status=1
+  running=$((running - 1))
+done
 ((status == 0)) || exit 1
 
 complete=()
