@@ -209,35 +209,42 @@ TEST(AttentionEngine, OutputLatencyAfterTheLastSegment) {
 }
 
 // ------------------------------------------------------------- errors ---
+// A job whose KV beats `spoil` changes: runs until its `outputs` beats left
+// (values undefined, not checked) and returns the error flags.
+template <class Spoil>
+unsigned broken_job_errors(EngineBench& b, std::mt19937& rng, const Job& job, Spoil spoil, std::size_t outputs) {
+  b.check_values = false;
+  b.q.push_all(query_beats(job, rng));
+  auto beats = kv_beats(job, rng);
+  spoil(beats);
+  b.kv.push_all(beats);
+  const std::size_t target = b.out.received() + outputs;
+  EXPECT_TRUE(b.h.run_until([&] { return b.out.received() == target; }, 5000, "the broken job's output"));
+  EXPECT_TRUE(b.out.beats().back().last);
+  b.check_values = true;
+  return b.h->err_o;
+}
+
 TEST(AttentionEngine, FramingErrorsAreFlaggedAndTheJobStillEnds) {
   std::mt19937 rng(13);
   EngineBench b;
   b.configure(8);
-  b.check_values = false;
   b.h.reset();
-  const Job job = make_job(rng, 8, same_positions(2, 20));
-  b.q.push_all(query_beats(job, rng));
-  auto beats = kv_beats(job, rng);
-  beats[2].seg_last = true;  // a segment "ends" one beat early: later beats are misread
-  b.kv.push_all(beats);
-  ASSERT_TRUE(b.h.run_until([&] { return b.out.received() == 2; }, 5000, "the job's two output beats"));
-  EXPECT_TRUE(b.h->err_o & kErrFraming);
-  EXPECT_TRUE(b.out.beats().back().last);
+  // A segment "ends" one beat early: later beats are misread.
+  const unsigned errors = broken_job_errors(
+      b, rng, make_job(rng, 8, same_positions(2, 20)), [](auto& beats) { beats[2].seg_last = true; }, 2);
+  EXPECT_TRUE(errors & kErrFraming);
 }
 
 TEST(AttentionEngine, JobLastFlagOnTheWrongSegmentIsAFramingError) {
   std::mt19937 rng(14);
   EngineBench b;
   b.configure(8);
-  b.check_values = false;
   b.h.reset();
-  const Job job = make_job(rng, 8, same_positions(1, 40));
-  b.q.push_all(query_beats(job, rng));
-  auto beats = kv_beats(job, rng);
-  beats[4].job_last = true;  // the end of the first of three segments
-  b.kv.push_all(beats);
-  ASSERT_TRUE(b.h.run_until([&] { return b.out.received() == 1; }, 5000, "the job's output"));
-  EXPECT_EQ(b.h->err_o, kErrFraming);
+  // The end of the first of three segments.
+  EXPECT_EQ(broken_job_errors(b, rng, make_job(rng, 8, same_positions(1, 40)),
+                              [](auto& beats) { beats[4].job_last = true; }, 1),
+            kErrFraming);
 }
 
 // tp_kv_port replaces a segment it refused by one error beat: the job's
@@ -247,16 +254,11 @@ TEST(AttentionEngine, AnErrorBeatForAMissingSegmentKeepsLaterJobsInStep) {
   EngineBench b;
   b.configure(8);
   b.h.reset();
-  const Job broken = make_job(rng, 8, same_positions(2, 40));
-  b.q.push_all(query_beats(broken, rng));
-  auto beats = kv_beats(broken, rng);
-  beats.erase(beats.begin() + 5, beats.begin() + 10);                        // the second segment ...
-  beats.insert(beats.begin() + 5, KvStreamBeat{.seg_last = true, .err = true});  // ... as one error beat
-  b.kv.push_all(beats);
-  b.check_values = false;
-  ASSERT_TRUE(b.h.run_until([&] { return b.out.received() == 2; }, 5000, "the broken job's output"));
-  EXPECT_EQ(b.h->err_o, kErrRead);
-  b.check_values = true;
+  const auto missing_second_segment = [](auto& beats) {
+    beats.erase(beats.begin() + 5, beats.begin() + 10);
+    beats.insert(beats.begin() + 5, KvStreamBeat{.seg_last = true, .err = true});  // one error beat instead
+  };
+  EXPECT_EQ(broken_job_errors(b, rng, make_job(rng, 8, same_positions(2, 40)), missing_second_segment, 2), kErrRead);
   b.push(make_job(rng, 8, same_positions(2, 33)), rng);
   ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.pending() == 0 && b.kv.done(); }, 5000, "the next job"));
   EXPECT_EQ(b.scoreboard.mismatched(), 0u);
@@ -298,16 +300,12 @@ TEST(AttentionEngine, ValueScalesBeyondTheWriterRangeAreFlagged) {
   std::mt19937 rng(16);
   EngineBench b;
   b.configure(8);
-  b.check_values = false;
   b.h.reset();
-  const Job job = make_job(rng, 8, same_positions(1, 3));
-  b.q.push_all(query_beats(job, rng));
-  auto beats = kv_beats(job, rng);
-  beats[0].data[32] = 0x00;
-  beats[0].data[33] = (6 + 40) << 2;  // slot 0's V scale exponent 6
-  b.kv.push_all(beats);
-  ASSERT_TRUE(b.h.run_until([&] { return b.out.received() == 1; }, 5000, "the job's output"));
-  EXPECT_EQ(b.h->err_o, kErrScale);
+  const auto large_value_scale = [](auto& beats) {
+    beats[0].data[32] = 0x00;
+    beats[0].data[33] = (6 + 40) << 2;  // slot 0's V scale exponent 6
+  };
+  EXPECT_EQ(broken_job_errors(b, rng, make_job(rng, 8, same_positions(1, 3)), large_value_scale, 1), kErrScale);
 }
 
 // -------------------------------------------------------------- reset ---
