@@ -128,11 +128,10 @@ void run_bench_attention(const AttentionBenchOptions& options) {
                          {"head_size", s.config.head_size()}, {"append_cycles", m.append_cycles},
                          {"attention_cycles", m.attention_cycles}, {"kv_beats", m.kv_beats},
                          {"kv_port_utilization", m.utilization}});
-      if (length >= longest) {
-        if (length > longest) longest_utilization = 1.0;
-        longest = length;
-        longest_utilization = std::min(longest_utilization, m.utilization);
-      }
+      // The summary: the longest length, the worst model at it.
+      if (length > longest) longest_utilization = m.utilization;
+      if (length >= longest) longest_utilization = std::min(longest_utilization, m.utilization);
+      longest = std::max(longest, length);
     }
   }
   std::cout << "kv_port_utilization: " << longest_utilization << "\n";

@@ -158,13 +158,17 @@ struct AttentionUnitBench {
   }
 };
 
-// Memory of kKvPages pages holding positions 0 .. len-1 of every layer's
-// cache, position p in physical page pages[p / 16]; other bytes random.
+// The KV region of kKvPages pages, random bytes (stale data).
+inline std::vector<std::uint8_t> random_kv_memory(const fx::KvLayout& layout, std::mt19937& rng) {
+  return random_image(static_cast<std::size_t>(layout.page_bytes() * kKvPages), rng());
+}
+
+// ... holding positions 0 .. len-1 of every layer's cache, position p in
+// physical page pages[p / 16].
 inline std::vector<std::uint8_t> preloaded_kv_memory(const fx::KvLayout& layout,
                                                      const std::vector<std::shared_ptr<fx::KvCache>>& layers,
                                                      const std::vector<unsigned>& pages, int len, std::mt19937& rng) {
-  std::vector<std::uint8_t> memory(static_cast<std::size_t>(layout.page_bytes() * kKvPages));
-  for (auto& byte : memory) byte = static_cast<std::uint8_t>(rng());
+  std::vector<std::uint8_t> memory = random_kv_memory(layout, rng);
   for (int layer = 0; layer < layout.n_layers(); ++layer) {
     for (int head = 0; head < layout.n_kv_heads(); ++head) {
       for (int first = 0; first < len; first += kTile) {

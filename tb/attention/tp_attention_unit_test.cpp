@@ -50,12 +50,6 @@ struct Sequence {
   std::vector<unsigned> pages;
 };
 
-std::vector<std::uint8_t> random_memory(const fx::KvLayout& layout, std::mt19937& rng) {
-  std::vector<std::uint8_t> memory(static_cast<std::size_t>(layout.page_bytes() * kKvPages));
-  for (auto& byte : memory) byte = static_cast<std::uint8_t>(rng());
-  return memory;
-}
-
 // Decode steps 0 .. len-1: each appends its token's K/V (every layer and KV
 // head), waits for the responses, then runs one job per (layer, KV head).
 void decode_steps(AttentionUnitBench& b, const Shape& s, int len, std::mt19937& rng) {
@@ -94,7 +88,7 @@ TEST(AttentionUnit, InterleavedSequencesOnDisjointPagesStayIsolated) {
     seqs.push_back({random_layers(rng, s, len),
                     std::vector<unsigned>(pool.begin() + q * pages_each, pool.begin() + (q + 1) * pages_each)});
   }
-  AttentionUnitBench b(layout, random_memory(layout, rng), HbmConfig{.latency = 30},
+  AttentionUnitBench b(layout, random_kv_memory(layout, rng), HbmConfig{.latency = 30},
                        {.append = StallGenerator(0.2, 1), .read = StallGenerator(0.2, 2),
                         .query = StallGenerator(0.2, 3), .out = StallGenerator(0.2, 4)});
   b.h.reset();
@@ -160,7 +154,7 @@ TEST(AttentionUnit, Stories260KAttentionEqualsTheGoldenModelsTaps) {
   const fx::KvLayout layout(s.layers, s.kv_heads, s.head_size);
   std::mt19937 rng(17);
   const auto pages = random_page_table(rng, (len + kTile - 1) / kTile);
-  AttentionUnitBench b(layout, random_memory(layout, rng), HbmConfig{.latency = 50});
+  AttentionUnitBench b(layout, random_kv_memory(layout, rng), HbmConfig{.latency = 50});
   b.h.reset();
   // The caches the golden model stored, rebuilt from the taps.
   std::vector<std::shared_ptr<fx::KvCache>> caches;
@@ -214,7 +208,7 @@ TEST_P(AttentionUnitStalls, AppendedTokensAttendedEveryStep) {
     std::mt19937 rng(static_cast<unsigned>(head_size));
     const Shape s{.head_size = head_size};
     const fx::KvLayout layout(s.layers, s.kv_heads, s.head_size);
-    AttentionUnitBench b(layout, random_memory(layout, rng), HbmConfig{.latency = 40},
+    AttentionUnitBench b(layout, random_kv_memory(layout, rng), HbmConfig{.latency = 40},
                          {.append = StallGenerator(source_p, 1), .read = StallGenerator(source_p, 2),
                           .query = StallGenerator(source_p, 3), .out = StallGenerator(sink_p, 4),
                           .memory = StallGenerator(sink_p, 5)});
@@ -313,7 +307,7 @@ TEST(AttentionUnit, ResetInTheMiddleThenACleanSequence) {
   std::mt19937 rng(13);
   const Shape s;
   const fx::KvLayout layout(s.layers, s.kv_heads, s.head_size);
-  AttentionUnitBench b(layout, random_memory(layout, rng), HbmConfig{.latency = 30});
+  AttentionUnitBench b(layout, random_kv_memory(layout, rng), HbmConfig{.latency = 30});
   b.h.reset();
   const auto layers = random_layers(rng, s, 50);
   const auto pages = random_page_table(rng, 4);

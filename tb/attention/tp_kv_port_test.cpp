@@ -108,13 +108,6 @@ std::ostream& operator<<(std::ostream& os, const OutBeat& b) {
   return os << "}";
 }
 
-std::vector<uint8_t> random_bytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> v(n);
-  for (auto& b : v) b = static_cast<uint8_t>(rng());
-  return v;
-}
-
 bool config_ok(const Config& c) {
   if (c.n_layers < 1 || c.n_layers > kMaxLayers || c.n_kv_heads < 1 || c.n_kv_heads > kMaxKvHeads ||
       c.head_size < 1 || c.head_size > 64 || c.base % 64 != 0) {
@@ -557,7 +550,7 @@ void random_program(KvPortBench& b, Script& script, Traffic& t, unsigned steps, 
 std::vector<uint8_t> region_memory(const Config& c, uint64_t seed, bool zero_region = false) {
   const KvLayout layout(static_cast<int>(c.n_layers), static_cast<int>(c.n_kv_heads), static_cast<int>(c.head_size));
   const uint64_t end = c.base + uint64_t{kNumPages} * layout.page_bytes();
-  auto mem = random_bytes(static_cast<size_t>(end + 8192), seed);
+  auto mem = random_image(static_cast<size_t>(end + 8192), seed);
   if (zero_region) std::fill(mem.begin() + static_cast<std::ptrdiff_t>(c.base), mem.begin() + static_cast<std::ptrdiff_t>(end), 0);
   return mem;
 }

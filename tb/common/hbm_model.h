@@ -57,6 +57,7 @@
 #include <cstdio>
 #include <deque>
 #include <functional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +66,15 @@ namespace tp::tb {
 
 inline constexpr unsigned kHbmBeatBytes = 64;
 using HbmBeat = std::array<uint8_t, kHbmBeatBytes>;
+
+// A memory image of `bytes` random bytes (deterministic for a seed): what a
+// test's memory holds outside the data it places.
+inline std::vector<uint8_t> random_image(size_t bytes, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<uint8_t> image(bytes);
+  for (auto& b : image) b = static_cast<uint8_t>(rng());
+  return image;
+}
 
 // How the model reads and writes the DUT's AXI4 read-master ports.
 struct HbmPorts {

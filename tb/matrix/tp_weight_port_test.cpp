@@ -27,6 +27,7 @@ using tp::tb::Harness;
 using tp::tb::HarnessOptions;
 using tp::tb::HbmBeat;
 using tp::tb::HbmConfig;
+using tp::tb::random_image;
 using tp::tb::HbmModel;
 using tp::tb::HbmPorts;
 using tp::tb::kHbmBeatBytes;
@@ -57,13 +58,6 @@ std::ostream& operator<<(std::ostream& os, const Beat& b) {
     os << buf;
   }
   return os << "}";
-}
-
-std::vector<uint8_t> random_image(size_t bytes, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<uint8_t> image(bytes);
-  for (auto& b : image) b = static_cast<uint8_t>(rng());
-  return image;
 }
 
 // Golden: the command's beats of the image.
