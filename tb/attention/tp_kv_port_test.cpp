@@ -59,6 +59,7 @@ using tp::tb::Scoreboard;
 using tp::tb::Sink;
 using tp::tb::Source;
 using tp::tb::StallGenerator;
+using tp::tb::random_image;
 
 using Model = Vtp_kv_port;
 
