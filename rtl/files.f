@@ -30,3 +30,7 @@ rtl/matrix/tp_embedding.sv
 rtl/units/tp_quant_divider.sv
 rtl/units/tp_head_quant.sv
 rtl/top/tp_host_csr.sv
+rtl/common/tp_ram.sv
+rtl/top/tp_token_pipeline.sv
+rtl/top/tp_sequencer.sv
+rtl/top/tp_accel_top.sv

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <string>
 
 namespace tp::tb {
 
@@ -22,6 +23,9 @@ struct HarnessOptions {
   // seed for random initial values (Verilator's stand-in for X): a design must
   // behave identically for every seed once reset.
   uint32_t random_init_seed = 0;
+  // Non-empty: write the FST here (e.g. `tokenpipe generate --trace`),
+  // whether or not a trace was requested for the test.
+  std::string trace_path{};
 };
 
 // The "outputs defined after reset from a random initial state" check of
@@ -46,13 +50,15 @@ class Harness : public Bench {
       context_->randReset(2);
       context_->randSeed(static_cast<int>(options.random_init_seed));
     }
-    if (trace_requested()) context_->traceEverOn(true);
+    const bool trace = !options.trace_path.empty() || trace_requested();
+    if (trace) context_->traceEverOn(true);
     Verilated::threadContextp(context_.get());
     dut_ = std::make_unique<Model>(context_.get(), "TOP");
-    if (trace_requested()) {
+    if (trace) {
       trace_ = std::make_unique<VerilatedFstC>();
       dut_->trace(trace_.get(), 99);
-      trace_->open(trace_path_for_current_test().c_str());
+      const std::string path = options.trace_path.empty() ? trace_path_for_current_test() : options.trace_path;
+      trace_->open(path.c_str());
     }
     if constexpr (requires { dut_->clk_i; }) dut_->clk_i = 0;
     set_reset(true);

@@ -1,0 +1,314 @@
+// Testbench of rtl/top/tp_accel_top.sv: the whole accelerator behind its host
+// interface (tb/top/accel_driver.h), with HBM models behind its three AXI4
+// masters. Every command's token and every debug tap (embedding, attention
+// and FFN residuals, logits) are compared with the golden fx::IntModel of the
+// same sequence as they come; the first difference fails the test naming
+// position, layer, stage and element. The bad-input table checks each error
+// status and that the next valid command is still bit-exact.
+#include "golden/checkpoint.h"
+#include "golden/default_model.h"
+#include "golden/int/argmax.h"
+#include "golden/int/quantized_model.h"
+#include "golden/tests/real_models.h"
+#include "top/accel_driver.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace tp::tb;  // the driver, the checker, the statuses
+namespace fx = tp::fx;
+
+std::shared_ptr<const fx::QuantizedModel> quantized_default(int bits) {
+  return std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*tp::make_default_model().checkpoint, bits));
+}
+
+// BOS, then random ids of the vocabulary (deterministic for a seed).
+std::vector<int> random_prompt(int length, int vocab, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<int> ids{tp::kBosToken};
+  while (static_cast<int>(ids.size()) < length) ids.push_back(static_cast<int>(rng() % static_cast<unsigned>(vocab)));
+  return ids;
+}
+
+// OPEN, PROMPT, `steps` STEPs of one sequence, each OK and bit-exact (a
+// difference throws TapMismatchError, which fails the test with its message).
+void generate(CheckedAccel& accel, unsigned seq, const std::vector<int>& prompt, int steps) {
+  ASSERT_EQ(accel.open(seq).status, Status::kOk);
+  const CommandResult p = accel.prompt(seq, prompt);
+  ASSERT_EQ(p.status, Status::kOk);
+  EXPECT_EQ(p.pos, static_cast<int>(prompt.size()));
+  for (int i = 0; i < steps; ++i) ASSERT_EQ(accel.step(seq).status, Status::kOk) << "step " << i;
+}
+
+void expect_bit_exact(CheckedAccel& accel) {
+  const auto& mismatch = accel.checker().first_mismatch();
+  EXPECT_FALSE(mismatch.has_value()) << (mismatch ? mismatch->describe() : "");
+  EXPECT_GT(accel.checker().values_compared(), 0u);
+}
+
+// The tap beats a correct top emits for `ids` at positions first_pos..: every
+// vector of the golden model's tapped stages, 32 lanes a beat (logits only
+// for the last position).
+std::vector<AccelTap> golden_tap_beats(fx::IntModel& model, const std::vector<int>& ids, int first_pos) {
+  std::vector<AccelTap> beats;
+  const int last = first_pos + static_cast<int>(ids.size()) - 1;
+  model.set_observer([&](const fx::Tap& t) {
+    const unsigned stage = t.stage == fx::Stage::kEmbedding           ? 0
+                           : t.stage == fx::Stage::kAttentionResidual ? 1
+                           : t.stage == fx::Stage::kFfnResidual       ? 2
+                           : t.stage == fx::Stage::kLogits && t.pos == last ? 3
+                                                                            : 4;
+    if (stage == 4) return;
+    for (std::size_t i = 0; i < t.values.size(); i += kAccelTapLanes) {
+      AccelTap b{.stage = stage, .layer = static_cast<unsigned>(std::max(t.layer, 0)),
+                 .token = static_cast<unsigned>(t.pos - first_pos) % kAccelMaxBlock,
+                 .pos = static_cast<unsigned>(t.pos), .index = static_cast<unsigned>(i),
+                 .count = static_cast<unsigned>(std::min<std::size_t>(kAccelTapLanes, t.values.size() - i))};
+      for (unsigned l = 0; l < b.count; ++l) b.lanes[l] = t.values[i + l];
+      beats.push_back(b);
+    }
+  });
+  for (std::size_t i = 0; i < ids.size(); ++i) model.forward(ids[i], first_pos + static_cast<int>(i));
+  model.set_observer({});
+  return beats;
+}
+
+// The checker on its own (no RTL): the golden model's own taps pass, and a
+// changed lane, a missing beat, a wrong token and an error status are each
+// reported as the brief says.
+TEST(GoldenChecker, AcceptsTheGoldenTapsAndNamesTheFirstDifference) {
+  const auto quantized = quantized_default(8);
+  fx::IntModel twin(quantized);
+  GoldenChecker checker(quantized, /*stop_at_first=*/false);
+  checker.open(0);
+  const std::vector<int> prompt = random_prompt(5, quantized->config.vocab_size, 9);
+  const auto expected = checker.begin_prompt(0, prompt);
+  EXPECT_EQ(expected.pos, 5);
+  for (const AccelTap& b : golden_tap_beats(twin, prompt, 0)) checker.observe(b);
+  EXPECT_EQ(expected.token, fx::argmax(twin.logits_q16()));
+  checker.end_command({.status = Status::kOk, .token = expected.token, .pos = expected.pos});
+  EXPECT_TRUE(checker.bit_exact());
+
+  // An error status: the golden sequence stays at position 5.
+  EXPECT_EQ(checker.begin_step(0).pos, 6);
+  checker.end_command({.status = Status::kSeqFull});
+  const auto step = checker.begin_step(0);
+  EXPECT_EQ(step.pos, 6);
+  auto beats = golden_tap_beats(twin, {expected.token}, 5);
+  beats[5].lanes[3] += 1;  // embedding: 2 beats; layer 0 attention residual: 2; layer 0 FFN: beat 4, 5
+  for (const AccelTap& b : beats) checker.observe(b);
+  checker.end_command({.status = Status::kOk, .token = step.token, .pos = step.pos});
+  ASSERT_FALSE(checker.bit_exact());
+  EXPECT_EQ(checker.first_mismatch()->describe(),
+            "position 5, layer 0, stage 'ffn residual', index 35: expected " + std::to_string(beats[5].lanes[3] - 1) +
+                ", actual " + std::to_string(beats[5].lanes[3]));
+
+  // A missing beat and a wrong token, each the first difference of its checker.
+  GoldenChecker strict(quantized);
+  strict.open(1);
+  fx::IntModel twin2(quantized);
+  const auto e = strict.begin_prompt(1, prompt);
+  auto all = golden_tap_beats(twin2, prompt, 0);
+  all.pop_back();  // the last logits beat
+  for (const AccelTap& b : all) strict.observe(b);
+  try {
+    strict.end_command({.status = Status::kOk, .token = e.token, .pos = e.pos});
+    ADD_FAILURE() << "a missing tap was not reported";
+  } catch (const TapMismatchError& error) {
+    EXPECT_EQ(error.mismatch.stage, "logits");
+    EXPECT_FALSE(error.mismatch.actual.has_value());
+  }
+  GoldenChecker tokens(quantized);
+  tokens.open(0);
+  fx::IntModel twin3(quantized);
+  const auto t = tokens.begin_prompt(0, prompt);
+  for (const AccelTap& b : golden_tap_beats(twin3, prompt, 0)) tokens.observe(b);
+  EXPECT_THROW(tokens.end_command({.status = Status::kOk, .token = t.token + 1, .pos = t.pos}), TapMismatchError);
+}
+
+// The figures from three snapshots of known counters.
+TEST(AccelMetrics, FiguresFromCounterDeltas) {
+  const auto layout = fx::weight_image_layout(quantized_default(8)->config, 8);
+  AccelSnapshot a, b, c;
+  a.counters.value[AccelCounters::kCycles] = 0xFFFFFF00;  // the counters wrap
+  b = a;
+  b.counters.value[AccelCounters::kPrefillCycles] = 1000;
+  b.counters.value[AccelCounters::kPrefillTokens] = 4;
+  b.counters.value[AccelCounters::kMatrixIssue] = 900;
+  c = b;
+  c.counters.value[AccelCounters::kDecodeCycles] = 4400;
+  c.counters.value[AccelCounters::kDecodeTokens] = 2;
+  c.counters.value[AccelCounters::kWeightBeats] = 4000;
+  c.counters.value[AccelCounters::kAuxBeats] = 8;
+  c.counters.value[AccelCounters::kMatrixBusy] = 4290;
+  c.cycle = 10000;
+  c.sim_seconds = 2;
+  const AccelMetrics m = accel_metrics(a, b, c, layout);
+  EXPECT_EQ(m.decode_cycles_per_token, 2200);
+  EXPECT_EQ(m.weight_bytes_per_token, 2004 * 64);
+  EXPECT_DOUBLE_EQ(m.roofline_ratio, 2200.0 / 2004);
+  EXPECT_DOUBLE_EQ(m.roofline_ratio_documented, 2200.0 / (fx::weight_bytes_per_token(layout) / 64.0));
+  EXPECT_EQ(m.prefill_cycles_per_token, 250);
+  EXPECT_DOUBLE_EQ(m.prefill_pe_utilization, 0.9);
+  EXPECT_DOUBLE_EQ(m.weight_port_utilization, 4000.0 / 4400);
+  EXPECT_DOUBLE_EQ(m.matrix_busy, 4290.0 / 4400);
+  EXPECT_EQ(m.sim_cycles_per_s, 5000);
+  EXPECT_EQ(m.sim_tokens_per_s, 3);
+}
+
+class AccelTopDefaultModel : public ::testing::TestWithParam<int> {};
+
+// The embedded default model (GQA, hidden 176, separate classifier): a prompt
+// of a few tokens, then 16 decode steps.
+TEST_P(AccelTopDefaultModel, PromptAndDecodeEqualTheGoldenModel) {
+  const tp::DefaultModel model = tp::make_default_model();
+  CheckedAccel accel(quantized_default(GetParam()));
+  accel.configure();
+  generate(accel, 0, model.tokenizer.encode("Tokens flow through", true, false), 16);
+  expect_bit_exact(accel);
+}
+
+// 70 prompt tokens: prefill blocks of 32, 32 and 6 tokens (the token FIFO
+// holds 32: the driver retries TOKEN_IN while the first block runs).
+TEST_P(AccelTopDefaultModel, LongPromptRunsInSeveralPrefillBlocks) {
+  CheckedAccel accel(quantized_default(GetParam()));
+  accel.configure();
+  generate(accel, 0, random_prompt(70, accel.driver().layout().config.vocab_size, 7), 4);
+  expect_bit_exact(accel);
+}
+
+// Two sequences with their own KV pages and positions, steps alternating.
+TEST_P(AccelTopDefaultModel, InterleavedSequencesEachMatchTheirOwnGoldenModel) {
+  CheckedAccel accel(quantized_default(GetParam()));
+  accel.configure();
+  const int vocab = accel.driver().layout().config.vocab_size;
+  ASSERT_EQ(accel.open(0).status, Status::kOk);
+  ASSERT_EQ(accel.open(1).status, Status::kOk);
+  ASSERT_EQ(accel.prompt(0, random_prompt(5, vocab, 1)).status, Status::kOk);
+  ASSERT_EQ(accel.prompt(1, random_prompt(19, vocab, 2)).status, Status::kOk);
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_EQ(accel.step(0).status, Status::kOk);
+    ASSERT_EQ(accel.step(1).status, Status::kOk);
+  }
+  ASSERT_EQ(accel.close(0).status, Status::kOk);
+  ASSERT_EQ(accel.step(1).status, Status::kOk);  // closing one leaves the other intact
+  expect_bit_exact(accel);
+}
+
+INSTANTIATE_TEST_SUITE_P(Quant, AccelTopDefaultModel, ::testing::Values(8, 4),
+                         [](const auto& info) { return info.param == 8 ? "Int8" : "Int4"; });
+
+// Every error status of the table, each followed by a valid STEP of a live
+// sequence that must still be bit-exact (an error changes nothing stored).
+TEST(AccelTop, BadInputsCompleteWithAnErrorStatusAndChangeNothing) {
+  CheckedAccel accel(quantized_default(8));
+  AccelDriver& d = accel.driver();
+  const tp::ModelConfig& config = d.layout().config;
+
+  // Before any configuration, and with a bad one (n_heads 3 does not divide dim 64).
+  EXPECT_EQ(d.open(0).status, Status::kBadConfig);
+  d.write_configuration(config, false, d.layout());
+  ASSERT_EQ(d.write_register(csr::kNHeads, 3), 0u);
+  EXPECT_EQ(d.load().status, Status::kBadConfig);
+  EXPECT_EQ(d.open(0).status, Status::kBadConfig);
+
+  accel.configure();
+  ASSERT_EQ(accel.open(0).status, Status::kOk);
+  ASSERT_EQ(accel.prompt(0, random_prompt(6, config.vocab_size, 3)).status, Status::kOk);
+
+  struct BadCommand {
+    std::string name;
+    std::function<CommandResult()> run;
+    Status expected;
+  };
+  const auto word = [](Opcode op, unsigned seq, unsigned count = 0) {
+    return command_word(static_cast<unsigned>(op), seq, count);
+  };
+  const std::vector<BadCommand> table = {
+      {"STEP of a never-opened sequence", [&] { return d.step(3); }, Status::kBadState},
+      {"OPEN of an open sequence", [&] { return d.open(0); }, Status::kBadState},
+      {"CLOSE of a never-opened sequence", [&] { return d.close(5); }, Status::kBadState},
+      {"OPEN of sequence 8", [&] { return d.open(8); }, Status::kBadSeq},
+      {"STEP of sequence 15", [&] { return d.step(15); }, Status::kBadSeq},
+      {"PROMPT of 0 tokens", [&] { return d.command(word(Opcode::kPrompt, 0, 0)); }, Status::kBadCmd},
+      {"opcode 0", [&] { return d.command(command_word(0, 0)); }, Status::kBadCmd},
+      {"opcode 6", [&] { return d.command(command_word(6, 0)); }, Status::kBadCmd},
+      {"opcode 15", [&] { return d.command(command_word(15, 0)); }, Status::kBadCmd},
+  };
+  for (const BadCommand& bad : table) {
+    SCOPED_TRACE(bad.name);
+    EXPECT_EQ(status_name(static_cast<unsigned>(bad.run().status)), status_name(static_cast<unsigned>(bad.expected)));
+    ASSERT_EQ(accel.step(0).status, Status::kOk);
+  }
+  expect_bit_exact(accel);
+  EXPECT_EQ(accel.checker().unexpected_taps(), 0u) << "taps during a refused command";
+}
+
+// SEQ_LEN written smaller than the model's: a STEP at position seq_len is
+// refused, the sequence can still be closed, and a new one runs bit-exact.
+TEST(AccelTop, StepBeyondSeqLenIsSeqFull) {
+  CheckedAccel accel(quantized_default(8));
+  AccelDriver& d = accel.driver();
+  tp::ModelConfig small = d.layout().config;
+  small.seq_len = 8;
+  d.configure(small, false, d.layout());
+  const auto prompt = random_prompt(4, small.vocab_size, 4);
+  ASSERT_EQ(accel.open(0).status, Status::kOk);
+  ASSERT_EQ(accel.prompt(0, prompt).status, Status::kOk);  // positions 0..3, token for 4
+  for (int pos = 4; pos < small.seq_len; ++pos) ASSERT_EQ(accel.step(0).status, Status::kOk) << "pos " << pos;
+  EXPECT_EQ(status_name(static_cast<unsigned>(accel.step(0).status)), status_name(unsigned(Status::kSeqFull)));
+  EXPECT_EQ(accel.step(0).status, Status::kSeqFull);  // and stays so
+  ASSERT_EQ(accel.close(0).status, Status::kOk);
+  generate(accel, 0, prompt, 2);
+  expect_bit_exact(accel);
+}
+
+// Reset while a PROMPT runs (once its first taps came): after reset, the
+// configuration is gone; configured again, the same work is bit-exact.
+TEST(AccelTop, ResetInTheMiddleOfAPromptThenRunAgain) {
+  CheckedAccel accel(quantized_default(4));
+  AccelDriver& d = accel.driver();
+  accel.configure();
+  const auto prompt = random_prompt(20, d.layout().config.vocab_size, 5);
+  ASSERT_EQ(accel.open(2).status, Status::kOk);
+  accel.checker().begin_prompt(2, prompt);
+  d.start_command(command_word(static_cast<unsigned>(Opcode::kPrompt), 2, static_cast<unsigned>(prompt.size())),
+                  prompt);
+  const std::uint64_t taps_before = d.taps_seen();
+  for (int i = 0; i < 10000 && d.taps_seen() == taps_before; ++i) d.tick(10);
+  ASSERT_GT(d.taps_seen(), taps_before) << "the PROMPT produced no tap";
+  d.tick(300);
+  accel.checker().abort_command();
+  accel.reset();
+
+  EXPECT_EQ(d.open(2).status, Status::kBadConfig);
+  accel.configure();
+  generate(accel, 2, prompt, 8);
+  expect_bit_exact(accel);
+}
+
+// stories260K (shared classifier, 5 layers, 8 heads on 4 KV heads): 8 prompt
+// tokens and 32 decode steps.
+class AccelTopStories : public ::testing::TestWithParam<int> {};
+
+TEST_P(AccelTopStories, PromptAndDecodeEqualTheGoldenModel) {
+  TP_REQUIRE_MODEL_FILE("stories260K.bin");
+  const tp::Checkpoint checkpoint = tp::read_checkpoint(tp::testing::model_path("stories260K.bin"));
+  CheckedAccel accel(std::make_shared<const fx::QuantizedModel>(fx::quantize_model(checkpoint, GetParam())));
+  accel.configure();
+  generate(accel, 0, random_prompt(8, checkpoint.config.vocab_size, 8), 32);
+  expect_bit_exact(accel);
+}
+
+INSTANTIATE_TEST_SUITE_P(Quant, AccelTopStories, ::testing::Values(8, 4),
+                         [](const auto& info) { return info.param == 8 ? "Int8" : "Int4"; });
+
+}  // namespace
