@@ -28,11 +28,15 @@ configure: deps $(BUILD)/CMakeCache.txt
 build: configure ## build the golden library, the CLI and every testbench
 	cmake --build $(BUILD) -j $(JOBS)
 
-demo: configure ## generate text with the embedded default model (float, INT8, INT4 golden paths)
+demo: configure ## generate text with the embedded default model (golden paths, then the verilated accelerator)
 	cmake --build $(BUILD) -j $(JOBS) --target tokenpipe
 	@for engine in float int8 int4; do \
 	  echo "== tokenpipe generate --engine $$engine -t 0 (embedded default model)"; \
 	  $(TOKENPIPE) generate --engine $$engine -t 0 || exit 1; \
+	done
+	@for quant in int8 int4; do \
+	  echo "== tokenpipe generate --engine rtl --quant $$quant -t 0 -n 48 (verilated tp_accel_top, taps checked)"; \
+	  $(TOKENPIPE) generate --engine rtl --quant $$quant -t 0 -n 48 || exit 1; \
 	done
 
 test: build ## every test: golden, CLI, RTL lint, testbenches, synthesis checks

@@ -1,13 +1,17 @@
 // tokenpipe generate: llama2.c `run` flags and output, on any engine.
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "app/commands.h"
+#include "app/generate_rtl.h"
 #include "app/model_loading.h"
 #include "app/report.h"
 #include "golden/generate.h"
@@ -29,6 +33,10 @@ struct GenerateOptions {
   float topp = 0.9f;
   unsigned long long seed = 0;
   bool print_ids = false;
+  bool temperature_given = false;
+  // --engine rtl only.
+  std::string quant;       // int8 or int4; empty: int8, or the --image's
+  std::string trace_path;  // FST of the run
 };
 
 std::vector<int> parse_ids(const std::string& text) {
@@ -57,6 +65,30 @@ std::string join_ids(std::span<const int> ids) {
   return out;
 }
 
+// A figure as printed: whole numbers without decimals.
+std::string metric_text(double v) {
+  std::ostringstream out;
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    out << static_cast<long long>(v);
+  } else {
+    out << std::fixed << std::setprecision(4) << v;
+  }
+  return out.str();
+}
+
+void check_rtl_options(const GenerateOptions& options) {
+  if (options.engine != "rtl") {
+    if (!options.quant.empty() || !options.trace_path.empty()) throw UsageError("--quant and --trace need --engine rtl");
+    return;
+  }
+  if (options.temperature_given && options.temperature != 0.0f) {
+    throw UsageError("--engine rtl samples greedily (the hardware's argmax): -t/--temperature must be 0");
+  }
+  if (!options.trace_path.empty() && !std::ofstream(options.trace_path, std::ios::app)) {
+    throw UsageError(options.trace_path + ": cannot write the trace");
+  }
+}
+
 void run_generate(const GenerateOptions& options) {
   if (!options.prompt.empty() && !options.prompt_ids.empty()) {
     throw UsageError("give the prompt as text (-i) or as ids (--prompt-ids), not both");
@@ -65,6 +97,7 @@ void run_generate(const GenerateOptions& options) {
   if (options.temperature < 0.0f) throw UsageError("-t/--temperature must be >= 0");
   if (options.topp < 0.0f || options.topp > 1.0f) throw UsageError("-p/--topp must be in [0, 1]");
 
+  check_rtl_options(options);
   check_writable(options.json_path);
   const LoadedModel model = load_model(options.checkpoint, options.tokenizer, options.image);
   const ModelConfig& config = model.checkpoint->config;
@@ -73,16 +106,37 @@ void run_generate(const GenerateOptions& options) {
   const std::uint64_t seed = options.seed != 0 ? options.seed : static_cast<std::uint64_t>(std::time(nullptr));
   const auto prompt = prompt_tokens(options, model);
 
-  auto engine = make_engine(options.engine, model);
-  Sampler sampler(config.vocab_size, {options.temperature, options.topp, seed});
   std::string text;
-  const auto start = std::chrono::steady_clock::now();
-  const Generation generation = generate(*engine, sampler, prompt, steps, [&](int prev, int next) {
+  const TokenCallback print = [&](int prev, int next) {
     if (!model.tokenizer) return;
     const auto piece = Tokenizer::printable(model.tokenizer->decode(prev, next));
     text += piece;
     std::cout << piece << std::flush;
-  });
+  };
+  const auto start = std::chrono::steady_clock::now();
+  Generation generation;
+  std::string engine_name;
+  std::optional<RtlGeneration> hardware;  // --engine rtl
+  if (options.engine == "rtl") {
+    const std::string quant = !options.quant.empty() ? options.quant
+                              : model.image != nullptr ? "int" + std::to_string(model.image->bits)
+                                                       : "int8";
+    const auto quantized = plain_model(model, quant == "int4" ? 4 : 8, "--quant " + quant);
+    engine_name = "rtl-" + quant;
+    try {
+      hardware = generate_rtl(quantized, prompt, steps, print, options.trace_path);
+    } catch (const tb::TapMismatchError& e) {
+      if (model.tokenizer) std::cout << "\n" << std::flush;
+      std::cerr << "bit_exact: no\n";
+      throw std::runtime_error(std::string("the RTL differs from the golden model at ") + e.what());
+    }
+    generation = hardware->generation;
+  } else {
+    auto engine = make_engine(options.engine, model);
+    Sampler sampler(config.vocab_size, {options.temperature, options.topp, seed});
+    generation = generate(*engine, sampler, prompt, steps, print);
+    engine_name = engine->name();
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double tokens_per_s = seconds > 0 ? generation.positions / seconds : 0.0;
 
@@ -90,16 +144,21 @@ void run_generate(const GenerateOptions& options) {
   const std::span<const int> after_first(generation.tokens.begin() + 1, generation.tokens.end());
   if (options.print_ids || !model.tokenizer) std::cout << "ids: " << join_ids(after_first) << "\n";
   std::cout << std::flush;
-  std::cerr << "engine: " << engine->name() << "\n"
+  std::cerr << "engine: " << engine_name << "\n"
             << "positions: " << generation.positions << "\n"
             << "achieved tok/s: " << tokens_per_s << "\n";
+  if (hardware) {
+    std::cerr << "bit_exact: yes\n";
+    for (const auto& [name, value] : hardware->metrics.named()) std::cerr << name << ": " << metric_text(value) << "\n";
+  }
 
   if (!options.json_path.empty()) {
+    const float temperature = hardware ? 0.0f : options.temperature;
     nlohmann::json report{
         {"model", model.name},
         {"config", config_json(config)},
-        {"engine", engine->name()},
-        {"sampler", {{"temperature", options.temperature}, {"topp", options.topp}, {"seed", seed}}},
+        {"engine", engine_name},
+        {"sampler", {{"temperature", temperature}, {"topp", options.topp}, {"seed", seed}}},
         {"steps", steps},
         {"prompt_tokens", prompt},
         {"tokens", generation.tokens},
@@ -109,6 +168,12 @@ void run_generate(const GenerateOptions& options) {
         {"tokens_per_s", tokens_per_s},
     };
     if (model.tokenizer) report["text"] = text;
+    if (hardware) {
+      report["bit_exact"] = true;
+      report["values_compared"] = hardware->values_compared;
+      for (const auto& [name, value] : hardware->metrics.named()) report[name] = value;
+      if (!options.trace_path.empty()) report["trace"] = options.trace_path;
+    }
     write_json(options.json_path, report);
   }
 }
@@ -125,16 +190,24 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--prompt-ids", options->prompt_ids, "prompt as token ids, e.g. \"1 72 305\" (BOS first)");
   cmd->add_option("-n,--steps", options->steps, "positions to run, prompt included; 0 = seq_len")
       ->capture_default_str();
-  cmd->add_option("-t,--temperature", options->temperature, "0 = greedy")->capture_default_str();
+  CLI::Option* temperature =
+      cmd->add_option("-t,--temperature", options->temperature, "0 = greedy (--engine rtl: 0, the default there)")
+          ->capture_default_str();
   cmd->add_option("-p,--topp", options->topp, "top-p (nucleus) threshold in [0, 1]")->capture_default_str();
   cmd->add_option("-s,--seed", options->seed, "random seed; 0 = time")->capture_default_str();
   cmd->add_option("--engine", options->engine, "engine that runs the model")
       ->check(CLI::IsMember(engine_names()))
       ->capture_default_str();
-  cmd->add_option("--image", options->image, "weight image (tokenpipe quantize) for the int8/int4 engine");
+  cmd->add_option("--image", options->image, "weight image (tokenpipe quantize) for the int8/int4/rtl engine");
+  cmd->add_option("--quant", options->quant, "--engine rtl: weight format (default int8, or the --image's)")
+      ->check(CLI::IsMember({"int8", "int4"}));
+  cmd->add_option("--trace", options->trace_path, "--engine rtl: write an FST waveform of the run to this file");
   cmd->add_flag("--print-ids", options->print_ids, "end with a line 'ids: <tokens after the first>'");
   cmd->add_option("--json", options->json_path, "write a JSON report to this file");
-  cmd->callback([options] { run_generate(*options); });
+  cmd->callback([options, temperature] {
+    options->temperature_given = temperature->count() > 0;
+    run_generate(*options);
+  });
 }
 
 }  // namespace tp::app

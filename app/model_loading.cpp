@@ -50,6 +50,14 @@ std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel&
   return std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, bits, &stats, plan));
 }
 
+std::shared_ptr<const fx::QuantizedModel> plain_model(const LoadedModel& model, int bits, const std::string& option) {
+  if (model.image == nullptr) return quantize_calibrated(model, bits);
+  if (model.image->bits != bits) {
+    throw UsageError(option + " but the weight image is INT" + std::to_string(model.image->bits));
+  }
+  return model.image;
+}
+
 int parse_token_id(const std::string& word, const std::string& where) {
   std::size_t used = 0;
   int id = 0;
@@ -62,7 +70,7 @@ int parse_token_id(const std::string& word, const std::string& where) {
   return id;
 }
 
-std::vector<std::string> engine_names() { return {"float", "int8", "int4", "int8-mixed", "int4-mixed"}; }
+std::vector<std::string> engine_names() { return {"float", "int8", "int4", "int8-mixed", "int4-mixed", "rtl"}; }
 
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model) {
   if (name == "float") {
@@ -74,13 +82,9 @@ std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& 
     return std::make_unique<fx::IntModel>(quantize_calibrated(model, name == "int8-mixed" ? 8 : 4, true));
   }
   if (name == "int8" || name == "int4") {
-    const int bits = name == "int8" ? 8 : 4;
-    if (model.image == nullptr) return std::make_unique<fx::IntModel>(quantize_calibrated(model, bits));
-    if (model.image->bits != bits) {
-      throw UsageError("--engine " + name + " but the weight image is INT" + std::to_string(model.image->bits));
-    }
-    return std::make_unique<fx::IntModel>(model.image);
+    return std::make_unique<fx::IntModel>(plain_model(model, name == "int8" ? 8 : 4, "--engine " + name));
   }
+  if (name == "rtl") throw UsageError("--engine rtl: only `tokenpipe generate` runs the verilated accelerator");
   throw UsageError("unknown engine '" + name + "'");
 }
 

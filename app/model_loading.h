@@ -31,6 +31,11 @@ LoadedModel load_model(const std::string& checkpoint_path, const std::string& to
 // fx::mixed_precision_plan (the int8-mixed and int4-mixed engines).
 std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits, bool mixed = false);
 
+// The plain weight image at `bits` (8 or 4): the one given with --image, which
+// must be INT<bits> (`option` names the flag that asked for it in the error),
+// else the checkpoint quantized by quantize_calibrated.
+std::shared_ptr<const fx::QuantizedModel> plain_model(const LoadedModel& model, int bits, const std::string& option);
+
 // The real checkpoints of `models_dir` that exist (aidreams260K, stories260K),
 // each missing one named on stderr as skipped: the benches' model list.
 std::vector<std::string> real_model_files(const std::string& models_dir);
@@ -38,7 +43,8 @@ std::vector<std::string> real_model_files(const std::string& models_dir);
 // One token id written in decimal; `where` names the source in the error.
 int parse_token_id(const std::string& word, const std::string& where);
 
-// The engines `--engine` may name.
+// The engines `--engine` may name ("rtl": the verilated accelerator, which
+// only `generate` runs, app/generate_rtl.h; make_engine refuses it).
 std::vector<std::string> engine_names();
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model);
 

@@ -7,9 +7,7 @@
 
 namespace tp {
 
-Generation generate(Engine& engine, Sampler& sampler, std::span<const int> prompt, int steps,
-                          const TokenCallback& on_token) {
-  const ModelConfig& config = engine.config();
+void check_generate_arguments(const ModelConfig& config, std::span<const int> prompt, int steps) {
   if (prompt.empty()) throw std::invalid_argument("the prompt must hold at least one token");
   for (const int token : prompt) {
     if (token < 0 || token >= config.vocab_size) {
@@ -22,6 +20,11 @@ Generation generate(Engine& engine, Sampler& sampler, std::span<const int> promp
     throw std::invalid_argument("steps " + std::to_string(steps) + " is outside [1, seq_len " +
                                 std::to_string(config.seq_len) + "]");
   }
+}
+
+Generation generate(Engine& engine, Sampler& sampler, std::span<const int> prompt, int steps,
+                          const TokenCallback& on_token) {
+  check_generate_arguments(engine.config(), prompt, steps);
 
   Generation result{{prompt[0]}, 0, false};
   for (int pos = 0; pos < steps; ++pos) {

@@ -21,6 +21,11 @@ struct Generation {
   bool stopped_at_bos = false;
 };
 
+// Throws std::invalid_argument unless the prompt is non-empty, of
+// in-vocabulary ids, and 1 <= steps <= seq_len: generate()'s requirements,
+// for other generation loops (the RTL's) too.
+void check_generate_arguments(const ModelConfig& config, std::span<const int> prompt, int steps);
+
 // Requires a non-empty prompt of in-vocabulary ids and 1 <= steps <= seq_len
 // (std::invalid_argument otherwise).
 Generation generate(Engine& engine, Sampler& sampler, std::span<const int> prompt, int steps,

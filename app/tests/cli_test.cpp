@@ -176,6 +176,32 @@ TEST_F(Cli, BenchAttentionReportsKvPortUtilization) {
   EXPECT_GT(json["kv_port_utilization"].get<double>(), 0.5);
 }
 
+// The verilated accelerator top: its tokens equal the golden INT8 engine's,
+// every tap matches the golden model, and the issue-7 figures are reported.
+TEST_F(Cli, RtlEngineIsBitExactOnTheDefaultModel) {
+  const auto report = (dir_ / "rtl.json").string();
+  const CliRun run = tokenpipe({"generate", "--engine", "rtl", "--quant", "int8", "-n", "12", "--json", report});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("\nbit_exact: yes\n"), std::string::npos) << run.err;
+  for (const char* figure : {"decode_cycles_per_token", "weight_bytes_per_token", "roofline_ratio",
+                             "prefill_pe_utilization", "sim_tokens_per_s", "sim_cycles_per_s",
+                             "weight_port_utilization", "kv_port_utilization"}) {
+    const std::string line = std::string(figure).append(": ");
+    EXPECT_NE(run.err.find(line), std::string::npos) << run.err;
+  }
+  EXPECT_EQ(run.out, tokenpipe({"generate", "--engine", "int8", "-t", "0", "-n", "12"}).out);
+  const auto json = nlohmann::json::parse(read_text(report));
+  EXPECT_EQ(json["engine"], "rtl-int8");
+  EXPECT_EQ(json["bit_exact"], true);
+  EXPECT_EQ(json["decode_tokens"], 11);
+  EXPECT_GT(json["decode_cycles_per_token"].get<double>(), 0);
+}
+
+TEST_F(Cli, RtlEngineRefusesSamplingAndRtlOptionsElsewhere) {
+  expect_clean_failure(tokenpipe({"generate", "--engine", "rtl", "-t", "0.8"}), "-t/--temperature must be 0");
+  expect_clean_failure(tokenpipe({"generate", "--quant", "int4"}), "--quant and --trace need --engine rtl");
+}
+
 TEST_F(Cli, IntegerEnginesSpellTheDefaultText) {
   for (const char* engine : {"int8", "int4", "int8-mixed", "int4-mixed"}) {
     const CliRun run = tokenpipe({"generate", "--engine", engine, "-t", "0"});

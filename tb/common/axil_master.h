@@ -104,7 +104,9 @@ class AxiLiteMaster final : public Component {
                          std::optional<std::pair<unsigned, uint32_t>>& held) {
     if (held) {
       EXPECT_TRUE(valid) << "response valid dropped before it was taken";
-      if (valid) EXPECT_EQ(*held, std::make_pair(resp, data)) << "response changed before it was taken";
+      if (valid) {
+        EXPECT_EQ(*held, std::make_pair(resp, data)) << "response changed before it was taken";
+      }
     }
     held.reset();
     if (valid && !ready) held = std::make_pair(resp, data);

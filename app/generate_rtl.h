@@ -1,0 +1,30 @@
+// tokenpipe generate --engine rtl (app/generate_rtl.cpp): the generation loop
+// of golden/generate.h on the verilated accelerator top, through the host
+// driver of tb/top/accel_driver.h, every token and tap checked against the
+// golden integer model.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "golden/generate.h"
+#include "golden/int/quantized_model.h"
+#include "top/accel_driver.h"
+
+namespace tp::app {
+
+struct RtlGeneration {
+  Generation generation;
+  tb::AccelMetrics metrics;
+  std::uint64_t values_compared = 0;  // tap elements equal to the golden model's
+};
+
+// OPEN, PROMPT (the prompt, cut to `steps` positions), then STEP until `steps`
+// positions are done or BOS comes: run.c's greedy loop, forced prompt tokens
+// reported to on_token as generate() does. A difference from the golden
+// model throws tb::TapMismatchError at once; `trace_path` (non-empty): FST.
+RtlGeneration generate_rtl(std::shared_ptr<const fx::QuantizedModel> model, std::span<const int> prompt, int steps,
+                           const TokenCallback& on_token, const std::string& trace_path);
+
+}  // namespace tp::app
