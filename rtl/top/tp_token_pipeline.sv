@@ -178,7 +178,8 @@ module tp_token_pipeline #(
   localparam int unsigned SStride  = 1 << SShift;
   localparam int unsigned AStride  = 1 << AShift;
   localparam int unsigned GainVecs = 2 * MaxLayers + 1;
-  localparam int unsigned GainBeats = MaxDim / 32;               // gain words of a vector
+  localparam int unsigned GainShift = $clog2(MaxDim / 32);       // gain words of a vector: 1 << GainShift
+  localparam int unsigned GainBeats = 1 << GainShift;
   localparam int unsigned XDepth   = MaxBlock * XStride;
   localparam int unsigned SDepth   = MaxBlock * SStride;
   localparam int unsigned ADepth   = MaxBlock * AStride;
@@ -220,6 +221,7 @@ module tp_token_pipeline #(
   logic [4:0]  kv_mul_d;   // n_heads / n_kv_heads
   logic [4:0]  chunk_d;    // tokens per attention job: floor(16 / kv_mul)
   logic [7:0]  grp_w_d;    // words of one KV head's query heads: kv_mul * hs_w
+  logic [15:0] multiple;
   logic        shape_ok;
 
   assign dim_w      = cfg_dim_i[9:3];
@@ -233,13 +235,23 @@ module tp_token_pipeline #(
     for (int b = 0; b < 5; b++) begin
       if (cfg_n_kv_heads_i[b]) kv_w_d = kv_w_d + (8'(hs_w) << b);
     end
+    // kv_mul: the k with k * n_kv_heads = n_heads; chunk: the largest c with
+    // c * kv_mul <= 16 (products of a constant by shift-add: no DSP).
     kv_mul_d = 5'd1;
     for (int k = 1; k <= 16; k++) begin
-      if (32'(cfg_n_kv_heads_i) * k == 32'(cfg_n_heads_i)) kv_mul_d = 5'(k);
+      multiple = '0;
+      for (int b = 0; b < 5; b++) begin
+        if (((k >> b) & 1) == 1) multiple = multiple + (cfg_n_kv_heads_i << b);
+      end
+      if (multiple == cfg_n_heads_i) kv_mul_d = 5'(k);
     end
     chunk_d = 5'd1;
     for (int c = 1; c <= 16; c++) begin
-      if (32'(kv_mul_d) * c <= 32'd16) chunk_d = 5'(c);
+      multiple = '0;
+      for (int b = 0; b < 5; b++) begin
+        if (((c >> b) & 1) == 1) multiple = multiple + (16'(kv_mul_d) << b);
+      end
+      if (multiple <= 16'd16) chunk_d = 5'(c);
     end
     grp_w_d = '0;
     for (int b = 0; b < 5; b++) begin
@@ -280,6 +292,7 @@ module tp_token_pipeline #(
   logic [15:0]         pos0_q;
   logic [SeqW-1:0]     seq_q;
   logic                logits_q;
+  logic                stream_q;       // T = 1: attention and SiLU outputs go straight to tp_act_quant
   logic [3:0]          err_q;
   logic                done_q;
   logic [14:0]         res_token_q;
@@ -300,11 +313,11 @@ module tp_token_pipeline #(
       UopMatQkv:  uop_next = UopRope;
       UopRope:    uop_next = UopKv;
       UopKv:      uop_next = UopAtt;
-      UopAtt:     uop_next = UopQuantH;
+      UopAtt:     uop_next = stream_q ? UopMatWo : UopQuantH;
       UopQuantH:  uop_next = UopMatWo;
       UopMatWo:   uop_next = UopNormFfn;
       UopNormFfn: uop_next = UopMatW13;
-      UopMatW13:  uop_next = UopQuantG;
+      UopMatW13:  uop_next = stream_q ? UopMatW2 : UopQuantG;
       UopQuantG:  uop_next = UopMatW2;
       UopMatW2:   uop_next = !last_layer ? UopNormAtt : (logits_q ? UopNormFin : UopIdle);
       UopNormFin: uop_next = UopMatCls;
@@ -323,6 +336,7 @@ module tp_token_pipeline #(
       pos0_q      <= '0;
       seq_q       <= '0;
       logits_q    <= 1'b0;
+      stream_q    <= 1'b0;
     end else begin
       uop_start_q <= 1'b0;
       done_q      <= 1'b0;
@@ -338,6 +352,7 @@ module tp_token_pipeline #(
           pos0_q      <= blk_pos_i;
           seq_q       <= blk_seq_i;
           logits_q    <= blk_logits_i;
+          stream_q    <= blk_tokens_i == (TokW + 1)'(1);
         end
       end else if (uop_done) begin
         uop_q       <= uop_next;
@@ -348,6 +363,13 @@ module tp_token_pipeline #(
     end
   end
 
+  // PROFILE-TEMP
+  logic [31:0] prof_cyc_q, prof_start_q;
+  always_ff @(posedge clk_i) begin
+    prof_cyc_q <= prof_cyc_q + 1;
+    if (uop_start_q) prof_start_q <= prof_cyc_q;
+    if (uop_done && uop_q != UopLoad) $display("PROF %0d %0d %0d", uop_q, layer_q, prof_cyc_q - prof_start_q + 1);
+  end
   assign busy_o         = uop_q != UopIdle;
   assign done_o         = done_q;
   assign result_token_o = res_token_q;
@@ -419,7 +441,7 @@ module tp_token_pipeline #(
   assign gain_vecs = {n_layers, 1'b1};
   assign ld_v      = ld_vec_q - 1'b1;
   // Vector v: layer v/2, rms_att (even) at 1 + 6l, rms_ffn (odd) at 4 + 6l.
-  assign ld_sec    = ld_vec_q == 6'd0 ? '0 : SecW'(32'(ld_v[5:1]) * 6 + (ld_v[0] ? 4 : 1));
+  assign ld_sec    = ld_vec_q == 6'd0 ? '0 : SecW'((32'(ld_v[5:1]) << 2) + (32'(ld_v[5:1]) << 1) + (ld_v[0] ? 4 : 1));
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -460,7 +482,7 @@ module tp_token_pipeline #(
   assign load_done    = uop_q == UopLoad && ld_q == LdSec && ld_vec_q == gain_vecs + 1'b1;
   assign gp_cmd_valid = uop_q == UopLoad && ld_q == LdCmd;
   assign g_we         = uop_q == UopLoad && ld_q == LdData && gp_out_valid && !gp_out_last;
-  assign g_waddr      = GAW'(32'(ld_v) * GainBeats + 32'(ld_beat_q));
+  assign g_waddr      = GAW'((32'(ld_v) << GainShift) + 32'(ld_beat_q));
   assign g_wdata      = gp_out_data;
 
   // The aux AXI master: the gain port during LOAD, else the embedding.
@@ -510,8 +532,8 @@ module tp_token_pipeline #(
   logic [5:0]      mu_tokens;
 
   always_comb begin
-    if (mi_cls_q) mi_sec = SecW'(32'(n_layers) * 6 + 2);
-    else          mi_sec = SecW'(32'(mi_layer_q) * 6 + (mi_kind_q == 2'd0 ? 2 : mi_kind_q == 2'd1 ? 3 :
+    if (mi_cls_q) mi_sec = SecW'((32'(n_layers) << 2) + (32'(n_layers) << 1) + 2);
+    else          mi_sec = SecW'((32'(mi_layer_q) << 2) + (32'(mi_layer_q) << 1) + (mi_kind_q == 2'd0 ? 2 : mi_kind_q == 2'd1 ? 3 :
                                                          mi_kind_q == 2'd2 ? 5 : 6));
   end
 
@@ -754,7 +776,7 @@ module tp_token_pipeline #(
   assign s_raddr = rd_addr[SAW-1:0];
   assign h_raddr = rd_addr[XAW-1:0];
   assign a_raddr = rd_addr[AAW-1:0];
-  assign g_raddr = GAW'(32'(gain_vec) * GainBeats + 32'(rd_w_q[7:2]));
+  assign g_raddr = GAW'((32'(gain_vec) << GainShift) + 32'(rd_w_q[7:2]));
 
   assign gain_vec = uop_q == UopNormFin ? gain_vecs - 1'b1
                   : 6'({layer_q[LayerW-1:0], uop_q == UopNormFfn});
@@ -867,17 +889,38 @@ module tp_token_pipeline #(
   logic [63:0]  aq_val_q;
   logic [10:0]  aq_scale_m;
   logic [15:0]  aq_scale_e;
-  logic         is_quant;
+  logic         is_quant;      // tp_act_quant feeds the A writer
+  logic         aq_from_att, aq_from_silu;
+  logic [255:0] aq_in_z;
+  logic         aq_in_last;
   /* verilator lint_off UNUSEDSIGNAL */
   logic         aq_factor_ready;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign is_quant    = uop_q == UopQuantH || uop_q == UopQuantG;
-  assign aq_in_valid = is_quant && fo_valid;
+  assign is_quant    = uop_q == UopQuantH || uop_q == UopQuantG || aq_from_att || aq_from_silu;
+  // QUANT_H / QUANT_G read H or S; at T = 1 the attention outputs (head
+  // order) and the SiLU outputs (element order) enter directly instead, which
+  // saves the buffer round trip.
+  assign aq_from_att  = is_att && stream_q;
+  assign aq_from_silu = is_gate && stream_q;
+  always_comb begin
+    aq_in_valid = (uop_q == UopQuantH || uop_q == UopQuantG) && fo_valid;
+    aq_in_z     = fo_data;
+    aq_in_last  = fo_tag[TagLast];
+    if (aq_from_att) begin
+      aq_in_valid = au_out_valid;
+      aq_in_z     = au_out_data;
+      aq_in_last  = au_out_last && 32'(jobs_done_q) + 1 == 32'(cfg_n_kv_heads_i);
+    end else if (aq_from_silu) begin
+      aq_in_valid = sg_out_valid;
+      aq_in_z     = sg_out_data;
+      aq_in_last  = sg_sent_last_q && sg_out_cnt_q + 1'b1 == sg_in_cnt_q;
+    end
+  end
 
   // Factor 1.0 = 1024 * 2^-10: the requantizer of tp::fx::quantize_q16.
   tp_act_quant #(.Lanes(8), .ZWidth(32), .FracBits(16), .MaxGroups(AStride)) u_act_quant (
     .clk_i, .rst_ni,
-    .in_valid_i(aq_in_valid), .in_ready_o(aq_in_ready), .in_z_i(fo_data), .in_last_i(fo_tag[TagLast]),
+    .in_valid_i(aq_in_valid), .in_ready_o(aq_in_ready), .in_z_i(aq_in_z), .in_last_i(aq_in_last),
     .factor_valid_i(1'b1), .factor_ready_o(aq_factor_ready),
     .factor_mantissa_i(11'd1024), .factor_exponent_i(-16'sd10),
     .val_valid_o(aq_val_valid), .val_ready_i(1'b1), .val_q_o(aq_val_q), .val_last_o(aq_val_last),
@@ -1026,7 +1069,7 @@ module tp_token_pipeline #(
   // ================================================= attention unit ===
   logic          au_wr_valid, au_wr_ready, au_rsp_valid;
   logic [1:0]    au_rsp_status;
-  logic          au_rd_valid, au_rd_ready, au_q_valid, au_q_ready, au_out_valid, au_out_last;
+  logic          au_rd_valid, au_rd_ready, au_q_valid, au_q_ready, au_out_valid, au_out_ready, au_out_last;
   logic [255:0]  au_out_data;
   logic [3:0]    au_out_slot;
   logic [4:0]    au_err;
@@ -1035,7 +1078,7 @@ module tp_token_pipeline #(
   logic [511:0]  kv_k_row_q;
   logic [15:0]   kv_k_code_q;
   logic          kv_k_held_q;
-  logic [15:0]   kv_rsp_q;        // write responses of this micro-op
+  logic [15:0]   kv_sent_q;       // append commands of this micro-op
   logic [PosW-1:0] kv_pos;
 
   // KV: hold the k head; its v head completes the append command.
@@ -1048,7 +1091,7 @@ module tp_token_pipeline #(
   always_ff @(posedge clk_i) begin
     if (!rst_ni || uop_start_q) begin
       kv_k_held_q <= 1'b0;
-      kv_rsp_q    <= '0;
+      kv_sent_q   <= '0;
     end else begin
       if (is_kv && hq_out_valid && !hq_tag[TagKind] && !kv_k_held_q) begin
         kv_k_row_q  <= hq_out_q;
@@ -1056,7 +1099,7 @@ module tp_token_pipeline #(
         kv_k_held_q <= 1'b1;
       end
       if (au_wr_valid && au_wr_ready) kv_k_held_q <= 1'b0;
-      if (au_rsp_valid) kv_rsp_q <= kv_rsp_q + 1'b1;
+      if (au_wr_valid && au_wr_ready) kv_sent_q <= kv_sent_q + 1'b1;
     end
   end
 
@@ -1068,7 +1111,10 @@ module tp_token_pipeline #(
       if (ntok_q[b]) kv_appends = kv_appends + (cfg_n_kv_heads_i << b);
     end
   end
-  assign kv_done = is_kv && au_rsp_valid && kv_rsp_q + 1'b1 == kv_appends;
+  // Done when the port has taken every append: it starts a read only after
+  // the writes taken before it are complete, so attention may follow at once
+  // (the responses are checked for errors as they come).
+  assign kv_done = is_kv && au_wr_valid && au_wr_ready && kv_sent_q + 1'b1 == kv_appends;
 
   // ATT: segment reads, one job per (KV head, chunk of tokens).
   logic            ar_active_q;
@@ -1139,7 +1185,7 @@ module tp_token_pipeline #(
           q_par_q  <= !q_par_q;
         end
       end
-      if (au_out_valid) begin
+      if (au_out_valid && au_out_ready) begin
         o_beat_q <= o_beat_q + 1'b1;
         if (o_beat_q == 3'(hs_w - 1'b1)) o_beat_q <= '0;
         if (au_out_last) begin
@@ -1149,8 +1195,9 @@ module tp_token_pipeline #(
       end
     end
   end
-  assign o_slot  = slot_q[o_par_q][au_out_slot];
-  assign h_we    = is_att && au_out_valid;
+  assign o_slot       = slot_q[o_par_q][au_out_slot];
+  assign au_out_ready = !aq_from_att || aq_in_ready;
+  assign h_we    = is_att && au_out_valid && au_out_ready;
   assign h_waddr = XAW'((RAW'(o_slot[TokW+6:7]) << XShift) + RAW'(o_slot[6:0]) + RAW'(o_beat_q));
   assign h_wdata = au_out_data;
 
@@ -1179,7 +1226,7 @@ module tp_token_pipeline #(
     .q_valid_i(au_q_valid), .q_ready_o(au_q_ready), .q_data_i(hq_out_q),
     .q_scale_m_i(hq_scale_m), .q_scale_e_i(hq_scale_e),
     .q_pos_i(PosW'(pos0_q + 16'(hq_tag[TagT +: TokW]))), .q_last_i(hq_tag[TagJobLast]),
-    .out_valid_o(au_out_valid), .out_ready_i(1'b1), .out_data_o(au_out_data),
+    .out_valid_o(au_out_valid), .out_ready_i(au_out_ready), .out_data_o(au_out_data),
     .out_slot_o(au_out_slot), .out_last_o(au_out_last),
     .m_axi_arvalid_o(m_axi_kv_arvalid_o), .m_axi_arready_i(m_axi_kv_arready_i),
     .m_axi_araddr_o(m_axi_kv_araddr_o), .m_axi_arlen_o(m_axi_kv_arlen_o),
@@ -1250,7 +1297,7 @@ module tp_token_pipeline #(
   logic mo_resid_last_word;
   assign mo_resid_last_word = mo_k_q == 2'd3 || 7'(mo_word_idx + 1'b1) >= dim_w;
 
-  logic          sg_in_ready, sg_out_valid;
+  logic          sg_in_ready, sg_out_valid, sg_out_ready;
   logic [255:0]  sg_out_data;
   logic          am_in_ready, am_out_valid;
   always_comb begin
@@ -1344,7 +1391,7 @@ module tp_token_pipeline #(
     .clk_i, .rst_ni,
     .in_valid_i(is_gate && mu_out_valid), .in_ready_o(sg_in_ready),
     .in_h1_i(sg_h1), .in_h3_i(sg_h3),
-    .out_valid_o(sg_out_valid), .out_ready_i(1'b1), .out_data_o(sg_out_data));
+    .out_valid_o(sg_out_valid), .out_ready_i(sg_out_ready), .out_data_o(sg_out_data));
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni || uop_start_q) begin
@@ -1359,7 +1406,7 @@ module tp_token_pipeline #(
         sg_in_cnt_q <= sg_in_cnt_q + 1'b1;
         if (mo_beat_done && mu_out_last) sg_sent_last_q <= 1'b1;
       end
-      if (sg_out_valid) begin
+      if (sg_out_valid && sg_out_ready) begin
         sg_out_cnt_q <= sg_out_cnt_q + 1'b1;
         sg_half_q    <= !sg_half_q;
         if (sg_half_q) begin
@@ -1373,6 +1420,7 @@ module tp_token_pipeline #(
     end
   end
 
+  assign sg_out_ready = !aq_from_silu || aq_in_ready;
   logic gate_done;
   assign gate_done = is_gate && sg_sent_last_q && sg_out_valid && sg_out_cnt_q + 1'b1 == sg_in_cnt_q;
 
@@ -1421,7 +1469,7 @@ module tp_token_pipeline #(
       s_waddr = rp_waddr_q;
       s_wdata = rp_out_data;
     end else if (is_gate) begin
-      s_we    = sg_out_valid;
+      s_we    = sg_out_valid && !stream_q;
       s_waddr = SAW'((RAW'(sg_t_q) << SShift) + RAW'({sg_g_q, sg_half_q}));
       s_wdata = sg_out_data;
     end
@@ -1431,7 +1479,7 @@ module tp_token_pipeline #(
   always_comb begin
     fo_ready = 1'b0;
     if (is_norm)       fo_ready = rn_in_ready;
-    else if (is_quant) fo_ready = aq_in_ready;
+    else if (uop_q == UopQuantH || uop_q == UopQuantG) fo_ready = aq_in_ready;
     else if (is_rope)  fo_ready = rp_in_ready;
     else if (is_head)  fo_ready = !hd_valid_q;
     else if (is_mat)   fo_ready = mu_act_ready;
@@ -1445,8 +1493,9 @@ module tp_token_pipeline #(
       UopNormAtt, UopNormFfn, UopNormFin, UopQuantH, UopQuantG: uop_done = a_writer_done;
       UopRope:  uop_done = rope_done;
       UopKv:    uop_done = kv_done;
-      UopAtt:   uop_done = att_done;
-      UopMatQkv, UopMatWo, UopMatW13, UopMatW2, UopMatCls: uop_done = mat_done;
+      UopAtt:   uop_done = stream_q ? a_writer_done : att_done;
+      UopMatW13: uop_done = stream_q ? a_writer_done : mat_done;
+      UopMatQkv, UopMatWo, UopMatW2, UopMatCls: uop_done = mat_done;
       default:  uop_done = 1'b0;
     endcase
   end
