@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "app/bench_accel.h"
 #include "app/bench_attention.h"
 #include "app/bench_matmul.h"
 #include "app/commands.h"
@@ -91,6 +92,22 @@ void add_bench_command(CLI::App& app) {
       ->capture_default_str();
   attention_cmd->add_option("--json", attention->json_path, "write a JSON report to this file");
   attention_cmd->callback([attention] { run_bench_attention(*attention); });
+
+  auto accel = std::make_shared<AccelBenchOptions>();
+  CLI::App* accel_cmd = bench->add_subcommand(
+      "accel", "verilated accelerator top, checked against the golden model: decode roofline, prefill PE utilization");
+  accel_cmd->add_option("--models-dir,--models", accel->models_dir, "folder with the real checkpoints")
+      ->capture_default_str();
+  accel_cmd->add_option("--model", accel->model, "only this model (default: all three)")
+      ->check(CLI::IsMember({"default", "aidreams260K", "stories260K"}));
+  accel_cmd->add_option("--quant", accel->quant, "int8 or int4 (default: both)")
+      ->check(CLI::IsMember({"int8", "int4"}));
+  accel_cmd
+      ->add_option("--tokens", accel->tokens, "decode STEPs per run (default 128, 16 with --quick; <= seq_len - 1)")
+      ->check(CLI::Range(1, 1'000'000));
+  accel_cmd->add_flag("--quick", accel->quick, "16 decode STEPs per run");
+  accel_cmd->add_option("--json", accel->json_path, "write a JSON report to this file");
+  accel_cmd->callback([accel] { run_bench_accel(*accel); });
 }
 
 }  // namespace tp::app

@@ -17,12 +17,12 @@ namespace {
 
 constexpr unsigned kSeq = 0;
 
+}  // namespace
+
 tb::CommandResult require_ok(const tb::CommandResult& r, const std::string& what) {
   if (!r.ok()) throw std::runtime_error(what + " completed with status " + tb::status_name(unsigned(r.status)));
   return r;
 }
-
-}  // namespace
 
 RtlGeneration generate_rtl(std::shared_ptr<const fx::QuantizedModel> model, std::span<const int> prompt, int steps,
                            const TokenCallback& on_token, const std::string& trace_path) {

@@ -24,6 +24,10 @@ struct RtlGeneration {
 // positions are done or BOS comes: run.c's greedy loop, forced prompt tokens
 // reported to on_token as generate() does. A difference from the golden
 // model throws tb::TapMismatchError at once; `trace_path` (non-empty): FST.
+// `r` unless its status is an error: then std::runtime_error naming `what`
+// (a command the benches and generate expect to succeed).
+tb::CommandResult require_ok(const tb::CommandResult& r, const std::string& what);
+
 RtlGeneration generate_rtl(std::shared_ptr<const fx::QuantizedModel> model, std::span<const int> prompt, int steps,
                            const TokenCallback& on_token, const std::string& trace_path);
 

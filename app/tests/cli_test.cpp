@@ -176,6 +176,41 @@ TEST_F(Cli, BenchAttentionReportsKvPortUtilization) {
   EXPECT_GT(json["kv_port_utilization"].get<double>(), 0.5);
 }
 
+// The accelerator bench on the default model only (--quick: 16 decode STEPs
+// and the 64-token prefill per format): one table row and one JSON result per
+// format, every figure present, bit-exact with the golden model.
+TEST_F(Cli, BenchAccelReportsTheIssue7Targets) {
+  const auto report = (dir_ / "accel.json").string();
+  const CliRun run = tokenpipe({"bench", "accel", "--model", "default", "--quick", "--json", report});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  int table_rows = 0;
+  for (const std::string& line : lines_of(run.out)) table_rows += line.rfind("default ", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(table_rows, 2) << run.out;
+  for (const char* text : {"\ntargets: decode roofline_ratio <= 1.10", "\nllama2.clash", "\nbit_exact: yes"}) {
+    EXPECT_NE(run.out.find(text), std::string::npos) << text << "\n" << run.out;
+  }
+  const auto json = nlohmann::json::parse(read_text(report));
+  EXPECT_EQ(json["bench"], "accel");
+  EXPECT_EQ(json["bit_exact"], true);
+  ASSERT_EQ(json["results"].size(), 2u);
+  for (const auto& r : json["results"]) {
+    EXPECT_EQ(r["model"], "default");
+    EXPECT_EQ(r["bit_exact"], true);
+    EXPECT_EQ(r["decode_tokens"], 16);
+    EXPECT_EQ(r["prefill_tokens"], 64);
+    for (const char* key : {"decode_cycles_per_token", "weight_bytes_per_token", "roofline_ratio",
+                            "roofline_ratio_documented", "prefill_cycles_per_token", "prefill_pe_utilization",
+                            "weight_port_utilization", "kv_port_utilization", "matrix_busy", "attention_busy",
+                            "vector_busy", "sim_cycles_per_s", "sim_tokens_per_s"}) {
+      ASSERT_TRUE(r.contains(key)) << key;
+      EXPECT_GT(r[key].get<double>(), 0) << key;
+    }
+    EXPECT_TRUE(r["decode_target_met"].is_boolean());
+    EXPECT_TRUE(r["prefill_target_met"].is_boolean());
+  }
+  EXPECT_EQ(json["reference"]["cycles_per_token"], 38000);
+}
+
 // The verilated accelerator top: its tokens equal the golden INT8 engine's,
 // every tap matches the golden model, and the issue-7 figures are reported.
 TEST_F(Cli, RtlEngineIsBitExactOnTheDefaultModel) {
