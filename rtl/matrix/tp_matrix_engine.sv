@@ -7,6 +7,9 @@
 //   loader    takes the weight beats of a command's tiles (32 rows x one block
 //             column: value beats, then the scale beat) into one of two tile
 //             banks; INT4 nibbles are sign-extended to int8 on the way in.
+//             LoadBeats 2: up to two beats per cycle, which may belong to two
+//             tiles (the scale beat of one and the first beat of the next,
+//             written into the two banks).
 //   act       a two-slot activation buffer (block RAM): the groups of a
 //             command's T tokens, written in order while the previous command
 //             computes.
@@ -40,6 +43,12 @@
 //   w     the matrix section's beats in image order (tp_weight_port's output),
 //         w_last_i on the last one; a w_last_i anywhere else, or missing there,
 //         sets err_weight_last_o (the loader keeps counting by the command).
+//         LoadBeats lanes (tp_weight_port with OutBeats = LoadBeats): beat 0 at
+//         [0], [511:0], the beat after it at [1], [1023:512]; valid[1] implies
+//         valid[0], and beat 1 moves only together with beat 0. w_ready_o[1]
+//         (from flops) is low when beat 0 is the scale beat of the command's
+//         last tile (beat 1 belongs to the next command: it waits a cycle) or
+//         of a tile whose successor finds its bank still busy.
 //   out   for each row group g (32 rows), for each token t: 32 lanes of
 //         Q16.16, lane j = row 32 g + j, lanes >= out_rows_o zero;
 //         out_last_o on the command's last beat.
@@ -48,6 +57,11 @@
 // last block column when cols is short) x T times, from the cycle after its
 // scale beat arrives. The output beat of token t of a row group leaves
 // Latency = $clog2(Rows) + 8 cycles after the issue of its last slice.
+// Loading: LoadBeats beats per cycle while a bank is free, so a full tile
+// takes 17 (INT8) or 9 (INT4) cycles at LoadBeats 1, 8.5 or 4.5 at LoadBeats 2
+// (plus a cycle at the end of each command). With weights waiting in the
+// port's FIFO, batch-1 GEMV then takes max(load, issue) per tile: 8.5 cycles
+// for INT8 at the default 16 x 8 (8 issues), 8 for INT4 (4.5 at 16 x 16).
 // Counters (wrap around): busy, waiting for weights, waiting for activations,
 // issue cycles blocked by the output, issue cycles (array busy).
 // Reset (synchronous, active low): control state only; the command queue,
@@ -59,6 +73,7 @@ module tp_matrix_engine #(
   parameter int unsigned MaxInGroups  = tp_pkg::MaxHiddenDim / tp_pkg::QuantGroup,  // input groups (cols / 32)
   parameter int unsigned OutDepth     = 16,                      // output FIFO beats, power of two
   parameter int unsigned CmdDepth     = 8,                       // queued commands, power of two >= 2
+  parameter int unsigned LoadBeats    = 1,                       // weight beats taken per cycle: 1 or 2
   parameter int unsigned CounterWidth = 32
 ) (
   input  logic                               clk_i,
@@ -77,11 +92,11 @@ module tp_matrix_engine #(
   input  logic [10:0]                        act_mant_i,  // group scale mantissa (0: zero group)
   input  logic [15:0]                        act_exp_i,   // group scale exponent, int16
   input  logic                               act_last_i,
-  // Weight beats.
-  input  logic                               w_valid_i,
-  output logic                               w_ready_o,
-  input  logic [511:0]                       w_data_i,
-  input  logic                               w_last_i,
+  // Weight beats, LoadBeats lanes (beat i at [i], [i*512 +: 512]).
+  input  logic [LoadBeats-1:0]               w_valid_i,
+  output logic [LoadBeats-1:0]               w_ready_o,
+  input  logic [LoadBeats*512-1:0]           w_data_i,
+  input  logic [LoadBeats-1:0]               w_last_i,
   // Results.
   output logic                               out_valid_o,
   input  logic                               out_ready_i,
@@ -139,6 +154,9 @@ module tp_matrix_engine #(
   if (OutDepth < 2 || (OutDepth & (OutDepth - 1)) != 0) begin : gen_out_check
     $error("tp_matrix_engine: OutDepth must be a power of two >= 2");
   end
+  if (LoadBeats < 1 || LoadBeats > 2) begin : gen_load_beats_check
+    $error("tp_matrix_engine: LoadBeats must be 1 or 2");
+  end
 
   // ======================================================= command queue ===
   // Deep enough that the weight port, which takes a command together with
@@ -181,6 +199,12 @@ module tp_matrix_engine #(
 
   // ============================================================== loader ===
   // Walks the command's tiles: row groups, and per group the block columns.
+  // Beat 0 of the weight stream (w_fire) is beat ld_beat_q of the current tile
+  // in bank ld_bank_q. Beat 1 (w1_fire, LoadBeats 2) is the beat after it:
+  // the next beat of the same tile (a value beat or the scale beat), or, when
+  // beat 0 is the scale beat, value beat 0 of the next tile of the command in
+  // the other bank. At most one tile closes per cycle (a tile has >= 2 beats),
+  // always the current one, so the tile description is the same either way.
   logic                ld_active_q, ld_int4_q, ld_first_tile_q, ld_bank_q;
   logic [15:0]         ld_rows_left_q;      // rows of this and the later groups
   logic [GroupsW-1:0]  ld_groups_q;         // block columns per row
@@ -191,18 +215,60 @@ module tp_matrix_engine #(
   logic [CountW-1:0]   ld_n;                // rows of this group, 1 .. 32
   logic [4:0]          ld_value_beats;
   logic                ld_scale_beat, ld_last_b, ld_last_group, ld_tile_done, ld_cmd_done;
-  logic                w_fire;
+  logic                w_ready, w_fire;     // beat 0
+  logic                ld_closes;           // given w_fire: the current tile closes this cycle
   logic [1:0]          bank_full_q;
+  // Beat 1 of the pair, driven by gen_load_two. At LoadBeats 1 these are
+  // constants that nothing reads: the constant conditions on LoadBeats below
+  // keep the one-beat loader's expressions exactly (same netlist as before).
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic                w1_fire, w1_scale, w1_bank, w1_last_err;
+  logic [4:0]          w1_beat;             // its beat within its tile
+  logic [511:0]        w1_data;
+  /* verilator lint_on UNUSEDSIGNAL */
 
   assign ld_n           = ld_rows_left_q >= 16'd32 ? CountW'(32) : ld_rows_left_q[CountW-1:0];
   assign ld_value_beats = ld_int4_q ? 5'((ld_n + 6'd3) >> 2) : 5'((ld_n + 6'd1) >> 1);
   assign ld_scale_beat  = ld_beat_q == ld_value_beats;
   assign ld_last_b      = ld_b_q == ld_groups_q - 1'b1;
   assign ld_last_group  = ld_rows_left_q <= 16'd32;
-  assign w_ready_o      = ld_active_q & ~bank_full_q[ld_bank_q];
-  assign w_fire         = w_valid_i & w_ready_o;
-  assign ld_tile_done   = w_fire & ld_scale_beat;
+  assign w_ready        = ld_active_q & ~bank_full_q[ld_bank_q];
+  assign w_fire         = w_valid_i[0] & w_ready;
+  assign ld_closes      = (LoadBeats == 1) ? ld_scale_beat : ld_scale_beat | (w1_fire & w1_scale);
+  assign ld_tile_done   = w_fire & ld_closes;
   assign ld_cmd_done    = ld_tile_done & ld_last_b & ld_last_group;
+
+  if (LoadBeats == 2) begin : gen_load_two
+    // Where beat 1 goes: the next beat of this tile, or the first of the next
+    // tile in the other bank (never into the next command, never into a full
+    // bank). Its last flag must be set exactly when it closes the command.
+    logic w1_ok;
+    assign w1_bank      = ld_bank_q ^ ld_scale_beat;
+    assign w1_beat      = ld_scale_beat ? 5'd0 : ld_beat_q + 5'd1;
+    assign w1_scale     = ~ld_scale_beat & (ld_beat_q + 5'd1 == ld_value_beats);
+    assign w1_ok        = ~ld_scale_beat | (~(ld_last_b & ld_last_group) & ~bank_full_q[~ld_bank_q]);
+    assign w_ready_o    = {w_ready & w1_ok, w_ready};
+    assign w1_fire      = w_fire & w_valid_i[1] & w1_ok;
+    assign w1_data      = w_data_i[512 +: 512];
+    assign w1_last_err  = (w_fire && (w_last_i[0] != (ld_scale_beat & ld_last_b & ld_last_group)))
+                       || (w1_fire && (w_last_i[1] != (w1_scale & ld_last_b & ld_last_group)));
+`ifndef SYNTHESIS
+    always_ff @(posedge clk_i) begin
+      if (rst_ni) begin
+        assert (!(w_valid_i[1] && !w_valid_i[0]))
+          else $error("tp_matrix_engine: weight beat 1 valid without beat 0");
+      end
+    end
+`endif
+  end else begin : gen_load_one
+    assign w_ready_o   = w_ready;
+    assign w1_fire     = 1'b0;
+    assign w1_scale    = 1'b0;
+    assign w1_bank     = 1'b0;
+    assign w1_beat     = '0;
+    assign w1_data     = '0;
+    assign w1_last_err = 1'b0;
+  end
   // The next command starts in the cycle the previous one's last beat arrives.
   assign cmdq_pop       = cmdq_count_q != '0 && (!ld_active_q || ld_cmd_done);
 
@@ -235,8 +301,9 @@ module tp_matrix_engine #(
       ld_beat_q        <= '0;
       ld_first_tile_q  <= 1'b1;
     end else if (w_fire) begin
-      ld_beat_q <= ld_scale_beat ? 5'd0 : ld_beat_q + 5'd1;
-      if (ld_scale_beat) begin
+      ld_beat_q <= (LoadBeats == 1) ? (ld_scale_beat ? 5'd0 : ld_beat_q + 5'd1)
+                 : (ld_closes ? {4'd0, w1_fire & ld_scale_beat} : ld_beat_q + {3'd0, w1_fire, ~w1_fire});
+      if (ld_closes) begin
         ld_first_tile_q <= 1'b0;
         if (ld_last_b) begin
           ld_b_q         <= '0;
@@ -254,24 +321,58 @@ module tp_matrix_engine #(
   for (genvar bank = 0; bank < 2; bank++) begin : gen_bank
     for (genvar j = 0; j < Group; j++) begin : gen_slot
       // Row j of the tile arrives in value beat j / 2 (INT8) or j / 4 (INT4).
-      logic [255:0] unpacked_int4;
-      logic         write_int8, write_int4;
-      for (genvar i = 0; i < 32; i++) begin : gen_nibble
-        logic [3:0] nibble;
-        assign nibble = w_data_i[(j % 4) * 128 + (i / 2) * 8 + (i % 2) * 4 +: 4];
-        assign unpacked_int4[i*8 +: 8] = {{4{nibble[3]}}, nibble};
-      end
-      assign write_int8 = w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && !ld_int4_q
-                        && ld_beat_q == 5'(j / 2);
-      assign write_int4 = w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && ld_int4_q
-                        && ld_beat_q == 5'(j / 4);
-      always_ff @(posedge clk_i) begin
-        if (write_int8)      bank_w_q[(bank*Group + j)*256 +: 256] <= w_data_i[(j % 2)*256 +: 256];
-        else if (write_int4) bank_w_q[(bank*Group + j)*256 +: 256] <= unpacked_int4;
+      if (LoadBeats == 1) begin : gen_one_beat
+        logic [255:0] unpacked_int4;
+        logic         write_int8, write_int4;
+        for (genvar i = 0; i < 32; i++) begin : gen_nibble
+          logic [3:0] nibble;
+          assign nibble = w_data_i[(j % 4) * 128 + (i / 2) * 8 + (i % 2) * 4 +: 4];
+          assign unpacked_int4[i*8 +: 8] = {{4{nibble[3]}}, nibble};
+        end
+        assign write_int8 = w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && !ld_int4_q
+                          && ld_beat_q == 5'(j / 2);
+        assign write_int4 = w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && ld_int4_q
+                          && ld_beat_q == 5'(j / 4);
+        always_ff @(posedge clk_i) begin
+          if (write_int8)      bank_w_q[(bank*Group + j)*256 +: 256] <= w_data_i[(j % 2)*256 +: 256];
+          else if (write_int4) bank_w_q[(bank*Group + j)*256 +: 256] <= unpacked_int4;
+        end
+      end else begin : gen_two_beats
+        // From beat 0 or beat 1 of the pair: one write enable and a 4:1
+        // select per bit (beat x INT8 / INT4), one LUT6 per bank bit. The
+        // beat select is the slot's beat-1 target from the loader state alone
+        // (the two beats never target one slot; the enable says whether a
+        // beat arrived). `keep` makes it one signal per slot: without it
+        // Yosys/ABC folds the select logic into every bank bit (measured
+        // +16k LUT and +25k MUXF at 16 x 8).
+        logic [255:0] row_int8, unpacked_int4, row;
+        logic [127:0] row_int4;
+        logic [4:0]   slot_beat;
+        (* keep *) logic w1_target;
+        logic         from_w, from_w1;
+        assign slot_beat = ld_int4_q ? 5'(j / 4) : 5'(j / 2);
+        assign w1_target = !w1_scale && w1_bank == 1'(bank) && w1_beat == slot_beat;
+        assign from_w    = w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && ld_beat_q == slot_beat;
+        assign from_w1   = w1_fire && w1_target;
+        assign row_int8  = w1_target ? w1_data[(j % 2)*256 +: 256] : w_data_i[(j % 2)*256 +: 256];
+        assign row_int4  = w1_target ? w1_data[(j % 4)*128 +: 128] : w_data_i[(j % 4)*128 +: 128];
+        for (genvar i = 0; i < 32; i++) begin : gen_nibble
+          logic [3:0] nibble;
+          assign nibble = row_int4[(i / 2) * 8 + (i % 2) * 4 +: 4];
+          assign unpacked_int4[i*8 +: 8] = {{4{nibble[3]}}, nibble};
+        end
+        assign row = ld_int4_q ? unpacked_int4 : row_int8;
+        always_ff @(posedge clk_i) begin
+          if (from_w || from_w1) bank_w_q[(bank*Group + j)*256 +: 256] <= row;
+        end
       end
     end
     always_ff @(posedge clk_i) begin
-      if (ld_tile_done && ld_bank_q == 1'(bank)) bank_s_q[bank*512 +: 512] <= w_data_i;
+      if (ld_tile_done && ld_bank_q == 1'(bank)) begin
+        // Beat 1 closes the tile unless beat 0 is the scale beat.
+        bank_s_q[bank*512 +: 512] <= (LoadBeats == 1) ? w_data_i[511:0]
+                                   : (ld_scale_beat ? w_data_i[511:0] : w1_data);
+      end
     end
   end
 
@@ -298,11 +399,12 @@ module tp_matrix_engine #(
     end
   end
 
-  // The weight stream's last flag must close the command's last tile.
+  // The weight stream's last flag must close the command's last tile (at
+  // LoadBeats 2 checked per beat, gen_load_two).
   logic err_weight_last_q;
   always_ff @(posedge clk_i) begin
-    if (!rst_ni)                                      err_weight_last_q <= 1'b0;
-    else if (w_fire && (w_last_i != ld_cmd_done))     err_weight_last_q <= 1'b1;
+    if (!rst_ni) err_weight_last_q <= 1'b0;
+    else if ((LoadBeats == 1) ? w_fire && (w_last_i[0] != ld_cmd_done) : w1_last_err) err_weight_last_q <= 1'b1;
   end
 
   // ================================================== activation buffer ===
@@ -618,8 +720,9 @@ module tp_matrix_engine #(
     .clk_i, .rst_ni, .valid_i(act_valid_i), .ready_i(act_ready_o),
     .data_i({act_exp_i, act_mant_i, act_q_i, act_last_i})
   );
+  // Beat 0 of the weight stream (beat 1 moves up into it when left behind).
   tp_stream_checker #(.Width(513), .Name("tp_matrix_engine w")) u_w_check (
-    .clk_i, .rst_ni, .valid_i(w_valid_i), .ready_i(w_ready_o), .data_i({w_data_i, w_last_i})
+    .clk_i, .rst_ni, .valid_i(w_valid_i[0]), .ready_i(w_ready_o[0]), .data_i({w_data_i[511:0], w_last_i[0]})
   );
   tp_stream_checker #(.Width(OutW), .Name("tp_matrix_engine out")) u_out_check (
     .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i),

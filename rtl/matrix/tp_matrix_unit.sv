@@ -9,13 +9,24 @@
 // The beats must equal the section length of a rows x cols matrix
 // (tp::fx::matrix_section_bytes / 64); otherwise err_weight_last_o.
 // Timing, streams and counters: tp_weight_port and tp_matrix_engine.
+//
+// LoadBeats: weight beats per cycle from the port's FIFO into the engine's
+// tile banks (the AXI side always takes one per cycle). At 1 (default) a
+// matrix takes at least its beat count in cycles even when its weights were
+// prefetched while the pipeline did vector work. At 2 the engine drains a
+// prefetched FIFO at two beats per cycle and catches up after such a gap:
+// a prefetched INT8 GEMV takes ~beats / 2 cycles (max(8.5, issues per tile)
+// per tile; INT4 reaches 4.5 per tile only with Rows x Cols >= 256). Costs
+// (Yosys, 16 x 8): the port's FIFO in two banks (30 instead of 15 RAMB18),
+// the beat-1 path into the tile banks (docs/matrix-engine.md).
 module tp_matrix_unit #(
   parameter int unsigned Rows         = tp_pkg::ArrayRows,
   parameter int unsigned Cols         = tp_pkg::ArrayCols,
   parameter int unsigned MaxTokens    = tp_pkg::MaxBatchTokens,
   parameter int unsigned MaxInGroups  = tp_pkg::MaxHiddenDim / tp_pkg::QuantGroup,
   parameter int unsigned AddrWidth    = 34,
-  parameter int unsigned CounterWidth = 32
+  parameter int unsigned CounterWidth = 32,
+  parameter int unsigned LoadBeats    = 1   // weight beats per cycle into the engine: 1 or 2
 ) (
   input  logic                                clk_i,
   input  logic                                rst_ni,
@@ -82,11 +93,13 @@ module tp_matrix_unit #(
   end
 
   // ------------------------------------------------------------ weight port ---
-  logic         w_valid, w_ready, w_last;
-  logic [511:0] w_data;
-  logic [CounterWidth-1:0] port_busy, port_out_stall;
+  logic [LoadBeats-1:0]     w_valid, w_ready, w_last;
+  logic [LoadBeats*512-1:0] w_data;
+  logic [CounterWidth-1:0]  port_busy, port_out_stall;
 
-  tp_weight_port #(.AddrWidth(AddrWidth), .LenWidth(20), .CounterWidth(CounterWidth)) u_port (
+  tp_weight_port #(
+    .AddrWidth(AddrWidth), .LenWidth(20), .CounterWidth(CounterWidth), .OutBeats(LoadBeats)
+  ) u_port (
     .clk_i, .rst_ni,
     .cmd_valid_i(port_valid), .cmd_ready_o(port_ready), .cmd_addr_i(cmd_addr_i), .cmd_beats_i(cmd_beats_i),
     .m_axi_arvalid_o, .m_axi_arready_i, .m_axi_araddr_o, .m_axi_arlen_o, .m_axi_arsize_o, .m_axi_arburst_o,
@@ -97,7 +110,8 @@ module tp_matrix_unit #(
 
   // ---------------------------------------------------------------- engine ---
   tp_matrix_engine #(
-    .Rows(Rows), .Cols(Cols), .MaxTokens(MaxTokens), .MaxInGroups(MaxInGroups), .CounterWidth(CounterWidth)
+    .Rows(Rows), .Cols(Cols), .MaxTokens(MaxTokens), .MaxInGroups(MaxInGroups), .CounterWidth(CounterWidth),
+    .LoadBeats(LoadBeats)
   ) u_engine (
     .clk_i, .rst_ni,
     .cmd_valid_i(engine_valid), .cmd_ready_o(engine_ready),

@@ -26,6 +26,16 @@
 //         out_last_o on the command's last beat. out_valid_o and out_data_o
 //         come from flops (the FIFO's read register); out_ready_i drives the
 //         FIFO read enable combinationally (no path from out_ready_i to an output).
+//         OutBeats 2: two lanes, beat 0 (bits [0], [511:0]) the next beat of
+//         the stream and beat 1 ([1], [1023:512]) the one after it, so a
+//         consumer takes 0, 1 or 2 beats per cycle. out_valid_o[1] implies
+//         out_valid_o[0]. Beat 0 moves on valid[0] && ready[0]; beat 1 only
+//         together with it (valid[0] && ready[0] && valid[1] && ready[1]);
+//         what is not taken stays (beat 1 becomes beat 0 when only beat 0
+//         moves). Beats keep the stream order whatever the commands: a pair
+//         may hold a command's last beat and the next command's first, and a
+//         beat whose successor has not arrived comes alone (valid = 01).
+//         Beat 0 alone obeys the valid/ready rules of a one-beat stream.
 //
 // Latency (cycles between the edges at which things move, bench.h convention):
 // a command accepted at edge k has its first burst accepted on AR at edge k+2
@@ -36,6 +46,10 @@
 // memory delivers a beat per cycle and the credits cover its round trip:
 // min(MaxOutstanding * 64, FifoBeats) >= memory latency + ~4 cycles (default
 // 512 beats: HBM latencies up to ~500 cycles; measured 1.0 beat/cycle at 200).
+// OutBeats 2: beats the FIFO holds leave at up to two per cycle (the AXI side
+// still takes one per cycle), so a consumer that fell behind, or that starts
+// after the FIFO filled up, catches up with the memory at twice its rate. The
+// latency is the same (edge r + 2).
 // II of the command stream: the command's bursts (1 cycle for a one-burst
 // command), when AR, credits and bursts in flight allow.
 //
@@ -46,12 +60,18 @@
 //
 // Resources (default parameters): the data FIFO is a 512 x 513-bit block RAM
 // (15 RAMB18 at 512 x 36), ~300 flops of control, command buffer and counters,
-// no DSP (rtl/matrix/tp_weight_port.synth.json).
+// no DSP (rtl/matrix/tp_weight_port.synth.json). OutBeats 2 splits it into two
+// banks of FifoBeats / 2 (even and odd beats), each with its own read port and
+// read register (in the BRAM output latch): twice the block RAM width, 30
+// RAMB18 (at 512 x 36 they are half full: FifoBeats 1024 would cost no more),
+// 19 more flops, and the 2:1 select of 1026 bits that puts the beats in
+// stream order (Yosys: 1,257 LUT, 318 FF, 30 RAMB18E2 in all).
 module tp_weight_port #(
   parameter int unsigned AddrWidth      = 34,   // byte address bits (>= 13); HBM: 33-34
   parameter int unsigned LenWidth       = 20,   // command length bits (7..32): up to 2^LenWidth - 1 beats
   parameter int unsigned MaxOutstanding = 8,    // bursts in flight (issued, last beat not yet received), >= 1
   parameter int unsigned FifoBeats      = 512,  // data FIFO depth in beats, power of two, >= 64
+  parameter int unsigned OutBeats       = 1,    // beats the consumer may take per cycle: 1 or 2
   parameter int unsigned CounterWidth   = 32    // width of the performance counters (wrap around)
 ) (
   input  logic                    clk_i,
@@ -73,11 +93,11 @@ module tp_weight_port #(
   output logic                    m_axi_rready_o,  // always high (credits)
   input  logic [511:0]            m_axi_rdata_i,
   input  logic                    m_axi_rlast_i,
-  // Output beat stream.
-  output logic                    out_valid_o,
-  input  logic                    out_ready_i,
-  output logic [511:0]            out_data_o,
-  output logic                    out_last_o,      // last beat of a command
+  // Output beat stream: OutBeats lanes (beat i at [i], [i*512 +: 512]).
+  output logic [OutBeats-1:0]     out_valid_o,
+  input  logic [OutBeats-1:0]     out_ready_i,
+  output logic [OutBeats*512-1:0] out_data_o,
+  output logic [OutBeats-1:0]     out_last_o,      // last beat of a command
   // Performance counters (cleared by reset, wrap around).
   output logic [CounterWidth-1:0] perf_busy_o,      // cycles with a command not yet fully delivered
   output logic [CounterWidth-1:0] perf_out_stall_o, // cycles out_valid_o && !out_ready_i
@@ -101,6 +121,9 @@ module tp_weight_port #(
   end
   if (FifoBeats < 64 || (FifoBeats & (FifoBeats - 1)) != 0) begin : gen_fifo_check
     $error("tp_weight_port: FifoBeats must be a power of two >= 64");
+  end
+  if (OutBeats < 1 || OutBeats > 2) begin : gen_out_beats_check
+    $error("tp_weight_port: OutBeats must be 1 or 2");
   end
 
   // ------------------------------------------------------ command splitter ---
@@ -231,21 +254,29 @@ module tp_weight_port #(
 
   // ------------------------------------------------------------ data FIFO ---
   // Block RAM with a registered read port (the output register of the stream).
-  (* ram_style = "block" *) logic [512:0] mem [FifoBeats];
-  logic [PtrWidth:0] wr_ptr_q, rd_ptr_q;  // one wrap bit
+  // OutBeats 2: two banks, `mem` holds the even beats of the stream and
+  // gen_two_beats.mem_odd the odd ones, each with its own read register, so
+  // two consecutive beats can leave in one cycle.
+  localparam int unsigned BankBeats = FifoBeats / OutBeats;
+  localparam int unsigned BankPtrW  = $clog2(BankBeats);
+  (* ram_style = "block" *) logic [512:0] mem [BankBeats];
+  logic [BankPtrW:0] wr_ptr_q, rd_ptr_q;  // one wrap bit
   logic              fifo_empty, rd_en;
+  logic              wr_en;               // an R beat goes into `mem`
+  logic              pop;                 // the beat in `mem`'s read register leaves
   logic              rd_valid_q;
   logic [512:0]      rd_data_q;
+  logic              odd_rd_en, odd_busy;  // the odd bank reads / holds a beat (OutBeats 2)
 
   assign fifo_empty = wr_ptr_q == rd_ptr_q;
-  assign rd_en      = ~fifo_empty & (~rd_valid_q | out_ready_i);
+  assign rd_en      = ~fifo_empty & (~rd_valid_q | pop);
 
   always_ff @(posedge clk_i) begin
-    if (r_fire) begin
-      mem[wr_ptr_q[PtrWidth-1:0]] <= {m_axi_rlast_i & tag_q[tag_rd_q], m_axi_rdata_i};
+    if (wr_en) begin
+      mem[wr_ptr_q[BankPtrW-1:0]] <= {m_axi_rlast_i & tag_q[tag_rd_q], m_axi_rdata_i};
     end
     if (rd_en) begin
-      rd_data_q <= mem[rd_ptr_q[PtrWidth-1:0]];
+      rd_data_q <= mem[rd_ptr_q[BankPtrW-1:0]];
     end
   end
 
@@ -255,37 +286,122 @@ module tp_weight_port #(
       rd_ptr_q   <= '0;
       rd_valid_q <= 1'b0;
     end else begin
-      if (r_fire) begin
+      if (wr_en) begin
         wr_ptr_q <= wr_ptr_q + 1'b1;
       end
       if (rd_en) begin
         rd_ptr_q <= rd_ptr_q + 1'b1;
       end
-      if (~rd_valid_q | out_ready_i) begin
+      if (~rd_valid_q | pop) begin
         rd_valid_q <= rd_en;
       end
     end
   end
 
-  // Credits: reserved at issue, returned when a beat leaves the FIFO memory.
+  if (OutBeats == 1) begin : gen_one_beat
+    assign wr_en       = r_fire;
+    assign pop         = out_ready_i;
+    assign out_valid_o = rd_valid_q;
+    assign out_data_o  = rd_data_q[511:0];
+    assign out_last_o  = rd_data_q[512];
+    assign odd_rd_en   = 1'b0;
+    assign odd_busy    = 1'b0;
+  end else begin : gen_two_beats
+    // The R beats go to the banks in turn; head_q names the bank whose read
+    // register holds the stream's next beat (when valid), the other bank's
+    // register holds the beat after it. Both registers refill on the edge
+    // their beat leaves, so two beats per cycle is sustained.
+    (* ram_style = "block" *) logic [512:0] mem_odd [BankBeats];
+    logic [BankPtrW:0] odd_wr_ptr_q, odd_rd_ptr_q;
+    logic              odd_empty, odd_pop, odd_valid_q, wr_odd_q, head_q;
+    logic [512:0]      odd_data_q, head_beat, next_beat;
+    logic              head_valid, next_valid, take0, take1;
+
+    assign wr_en      = r_fire & ~wr_odd_q;
+    assign odd_empty  = odd_wr_ptr_q == odd_rd_ptr_q;
+    assign odd_rd_en  = ~odd_empty & (~odd_valid_q | odd_pop);
+
+    assign head_valid = head_q ? odd_valid_q : rd_valid_q;
+    assign next_valid = head_q ? rd_valid_q : odd_valid_q;
+    assign head_beat  = head_q ? odd_data_q : rd_data_q;
+    assign next_beat  = head_q ? rd_data_q : odd_data_q;
+    assign take0      = head_valid & out_ready_i[0];
+    assign take1      = take0 & next_valid & out_ready_i[1];
+    assign pop        = head_q ? take1 : take0;
+    assign odd_pop    = head_q ? take0 : take1;
+
+    assign out_valid_o = {head_valid & next_valid, head_valid};
+    assign out_data_o  = {next_beat[511:0], head_beat[511:0]};
+    assign out_last_o  = {next_beat[512], head_beat[512]};
+    assign odd_busy    = ~odd_empty | odd_valid_q;
+
+    always_ff @(posedge clk_i) begin
+      if (r_fire && wr_odd_q) begin
+        mem_odd[odd_wr_ptr_q[BankPtrW-1:0]] <= {m_axi_rlast_i & tag_q[tag_rd_q], m_axi_rdata_i};
+      end
+      if (odd_rd_en) begin
+        odd_data_q <= mem_odd[odd_rd_ptr_q[BankPtrW-1:0]];
+      end
+    end
+
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        odd_wr_ptr_q <= '0;
+        odd_rd_ptr_q <= '0;
+        odd_valid_q  <= 1'b0;
+        wr_odd_q     <= 1'b0;
+        head_q       <= 1'b0;
+      end else begin
+        if (r_fire && wr_odd_q) begin
+          odd_wr_ptr_q <= odd_wr_ptr_q + 1'b1;
+        end
+        if (odd_rd_en) begin
+          odd_rd_ptr_q <= odd_rd_ptr_q + 1'b1;
+        end
+        if (~odd_valid_q | odd_pop) begin
+          odd_valid_q <= odd_rd_en;
+        end
+        wr_odd_q <= wr_odd_q ^ r_fire;
+        head_q   <= head_q ^ (take0 & ~take1);
+      end
+    end
+
+`ifndef SYNTHESIS
+    always_ff @(posedge clk_i) begin
+      if (rst_ni) begin
+        // The register of the beat after the head never fills before the head's.
+        assert (!(next_valid && !head_valid))
+          else $error("tp_weight_port: second beat valid without the first");
+        if (r_fire && wr_odd_q) begin
+          assert ((odd_wr_ptr_q ^ odd_rd_ptr_q) != {1'b1, {BankPtrW{1'b0}}})
+            else $error("tp_weight_port: R beat into a full odd bank (credit error)");
+        end
+      end
+    end
+`endif
+  end
+
+  // Credits: reserved at issue, returned when a beat leaves the FIFO memory
+  // (either bank). The OutBeats conditions here and in `busy` are constant:
+  // at OutBeats 1 the netlist is exactly that of the one-bank port.
   always_comb begin
     credit_d = credit_q;
     if (load) credit_d = credit_d + CredWidth'(burst_beats);
     if (rd_en) credit_d = credit_d - 1'b1;
+    if (OutBeats > 1) begin
+      if (odd_rd_en) credit_d = credit_d - 1'b1;
+    end
     outs_d = outs_q;
     if (load) outs_d = outs_d + 1'b1;
     if (r_end) outs_d = outs_d - 1'b1;
   end
 
-  assign out_valid_o = rd_valid_q;
-  assign out_data_o  = rd_data_q[511:0];
-  assign out_last_o  = rd_data_q[512];
-
   // -------------------------------------------------- performance counters ---
-  logic                    busy;
+  logic                    busy, busy_one;
   logic [CounterWidth-1:0] busy_q, out_stall_q, mem_wait_q;
 
-  assign busy = active_q | next_valid_q | ar_valid_q | (outs_q != '0) | ~fifo_empty | rd_valid_q;
+  assign busy_one = active_q | next_valid_q | ar_valid_q | (outs_q != '0) | ~fifo_empty | rd_valid_q;
+  assign busy     = (OutBeats > 1) ? busy_one | odd_busy : busy_one;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -294,8 +410,8 @@ module tp_weight_port #(
       mem_wait_q  <= '0;
     end else begin
       if (busy) busy_q <= busy_q + 1'b1;
-      if (rd_valid_q && !out_ready_i) out_stall_q <= out_stall_q + 1'b1;
-      if (busy && !rd_valid_q) mem_wait_q <= mem_wait_q + 1'b1;
+      if (out_valid_o[0] && !out_ready_i[0]) out_stall_q <= out_stall_q + 1'b1;
+      if (busy && !out_valid_o[0]) mem_wait_q <= mem_wait_q + 1'b1;
     end
   end
 
@@ -312,8 +428,10 @@ module tp_weight_port #(
     .clk_i, .rst_ni, .valid_i(m_axi_arvalid_o), .ready_i(m_axi_arready_i),
     .data_i({m_axi_araddr_o, m_axi_arlen_o})
   );
+  // Beat 0 is a valid/ready stream of its own (beat 1 moves up into it).
   tp_stream_checker #(.Width(513), .Name("tp_weight_port out")) u_out_check (
-    .clk_i, .rst_ni, .valid_i(out_valid_o), .ready_i(out_ready_i), .data_i({out_last_o, out_data_o})
+    .clk_i, .rst_ni, .valid_i(out_valid_o[0]), .ready_i(out_ready_i[0]),
+    .data_i({out_last_o[0], out_data_o[511:0]})
   );
 
   always_ff @(posedge clk_i) begin
@@ -327,7 +445,9 @@ module tp_weight_port #(
       if (m_axi_rvalid_i) begin
         assert (outs_q != '0)
           else $error("tp_weight_port: R beat without a burst in flight");
-        assert ((wr_ptr_q ^ rd_ptr_q) != {1'b1, {PtrWidth{1'b0}}})
+      end
+      if (wr_en) begin
+        assert ((wr_ptr_q ^ rd_ptr_q) != {1'b1, {BankPtrW{1'b0}}})
           else $error("tp_weight_port: R beat into a full FIFO (credit error)");
       end
       assert (credit_q <= CredWidth'(FifoBeats))

@@ -28,9 +28,10 @@ class Scoreboard final : public Component {
   // Wires source -> golden -> scoreboard <- sink. `golden(const In&)` runs on
   // every beat the DUT accepts and returns the beats it must produce for it:
   // an Out (one for one), a std::optional<Out> or a std::vector<Out> (a
-  // stateful golden model that emits only when a block is complete).
-  template <class In, class Golden>
-  void connect(Source<In>& source, Golden golden, Sink<Out>& sink) {
+  // stateful golden model that emits only when a block is complete). The
+  // sink is a Sink<Out> or a PairSink<Out>.
+  template <class In, class Golden, template <class> class SinkOf>
+  void connect(Source<In>& source, Golden golden, SinkOf<Out>& sink) {
     source.on_accept([this, golden](const In& in, uint64_t) mutable { expect_from(golden(in)); });
     sink.on_beat([this](const Out& out, uint64_t cycle) { observe(out, cycle); });
   }

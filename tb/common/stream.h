@@ -154,4 +154,75 @@ class Sink final : public Component {
   std::vector<uint64_t> beat_cycles_;
 };
 
+// Takes up to two beats per cycle from a two-lane output of the DUT (e.g.
+// tp_weight_port with OutBeats 2): lane 0 holds the stream's next beat, lane
+// 1 the beat after it, which moves only together with lane 0 (valid and ready
+// of both lanes). Each cycle the sink asks for no beat (`stall` picks the
+// cycle), one (`single`) or two. Records every beat and its cycle in stream
+// order, like Sink (two beats of one cycle share the cycle).
+template <class T>
+class PairSink final : public Component {
+ public:
+  using SetReady = std::function<void(bool ready0, bool ready1)>;  // write the ready ports
+  using Valid = std::function<bool(unsigned lane)>;                // read a lane's valid
+  using Data = std::function<T(unsigned lane)>;                    // read a lane's data
+  using OnBeat = std::function<void(const T& beat, uint64_t cycle)>;
+
+  PairSink(Bench& bench, SetReady set_ready, Valid valid, Data data, StallGenerator stall = {},
+           StallGenerator single = {})
+      : Component(bench),
+        set_ready_(std::move(set_ready)),
+        valid_(std::move(valid)),
+        data_(std::move(data)),
+        stall_(std::move(stall)),
+        single_(std::move(single)) {
+    set_ready_(false, false);
+  }
+
+  void on_beat(OnBeat f) { on_beat_ = std::move(f); }
+  void pause(bool on) { paused_ = on; }
+
+  size_t received() const { return beats_.size(); }
+  size_t pairs() const { return pairs_; }  // cycles that took two beats
+  const std::vector<T>& beats() const { return beats_; }
+  const std::vector<uint64_t>& beat_cycles() const { return beat_cycles_; }
+
+  void drive(uint64_t) override {
+    ready0_ = !paused_ && !stall_.next();
+    ready1_ = !single_.next() && ready0_;
+    set_ready_(ready0_, ready1_);
+  }
+  void sample(uint64_t cycle) override {
+    if (!ready0_ || !valid_(0)) return;
+    take(data_(0), cycle);
+    if (!ready1_ || !valid_(1)) return;
+    take(data_(1), cycle);
+    ++pairs_;
+  }
+  void reset() override {
+    beats_.clear();
+    beat_cycles_.clear();
+    pairs_ = 0;
+    ready0_ = ready1_ = false;
+    set_ready_(false, false);
+  }
+
+ private:
+  void take(const T& beat, uint64_t cycle) {
+    beats_.push_back(beat);
+    beat_cycles_.push_back(cycle);
+    if (on_beat_) on_beat_(beat, cycle);
+  }
+
+  SetReady set_ready_;
+  Valid valid_;
+  Data data_;
+  StallGenerator stall_, single_;
+  OnBeat on_beat_;
+  bool ready0_ = false, ready1_ = false, paused_ = false;
+  size_t pairs_ = 0;
+  std::vector<T> beats_;
+  std::vector<uint64_t> beat_cycles_;
+};
+
 }  // namespace tp::tb

@@ -2,6 +2,10 @@
 // the HBM model with weight-image matrix sections (docs/weight-image.md).
 // Golden: tp::fx::matvec per token; every output beat (a row group of one
 // token) is compared in the cycle it appears, under stalls on every stream.
+// Three builds run these tests (tb/matrix/tp_matrix_unit*.cmake): the default
+// parameters, LoadBeats 2 (two weight beats per cycle from the port's FIFO)
+// and LoadBeats 2 with a 16 x 16 array; TP_MATRIX_UNIT_LOAD_BEATS and
+// TP_MATRIX_UNIT_COLS tell the test which.
 #include "matrix/matrix_unit_bench.h"
 #include "matrix/matrix_workload.h"
 
@@ -9,12 +13,21 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <random>
 #include <string>
 #include <tuple>
 #include <vector>
+
+#ifndef TP_MATRIX_UNIT_LOAD_BEATS
+#define TP_MATRIX_UNIT_LOAD_BEATS 1  // the verilated LoadBeats parameter
+#endif
+#ifndef TP_MATRIX_UNIT_COLS
+#define TP_MATRIX_UNIT_COLS 8  // the verilated Cols parameter
+#endif
 
 namespace {
 
@@ -30,7 +43,8 @@ using tp::tb::StallGenerator;
 using tp::tb::Workload;
 
 constexpr int kMaxTokens = 32;  // tp_pkg::MaxBatchTokens
-constexpr int kRows = 16, kCols = 8;  // tp_pkg::ArrayRows, ArrayCols
+constexpr int kRows = 16, kCols = TP_MATRIX_UNIT_COLS;  // tp_pkg::ArrayRows, ArrayCols at the default
+constexpr int kLoadBeats = TP_MATRIX_UNIT_LOAD_BEATS;
 
 // ------------------------------------------------------------ stall matrix ---
 // {cmd, act, out, R} each never or randomly stalling; random shapes (rows and
@@ -187,6 +201,54 @@ TEST(MatrixUnit, BackToBackGemvKeepsTheWeightPortBusy) {
     const double utilization = beats / static_cast<double>(ends.back() - ends.front());
     EXPECT_GE(utilization, 0.97) << "INT" << bits;
     RecordProperty("weight_port_utilization_int" + std::to_string(bits), std::to_string(utilization));
+  }
+}
+
+// Catch-up after a gap: the whole section is already in the port's FIFO
+// (prefetched while the pipeline did vector work) when the activations
+// arrive; the engine has two tiles in its banks and loads the rest from the
+// FIFO. At LoadBeats 1 that takes at least the remaining beats in cycles; at
+// LoadBeats 2 a tile loads in 8.5 (INT8) or 4.5 (INT4) cycles, so the GEMV
+// ends after max(load, issues) per tile: ~beats / 2 for INT8, and for INT4
+// with a 16 x 16 array (at 16 x 8 INT4 is bound by the 8 issues per tile).
+// Measured from the last activation beat to the last result.
+TEST(MatrixUnit, PrefetchedWeightsAreTakenAtLoadBeatsPerCycle) {
+  constexpr double kFixed = 24;  // issue pipeline (log2(Rows) + 8 + 2) and the first tile's issues
+  for (const int bits : {8, 4}) {
+    for (const auto& [rows, cols] : {std::pair{64, 64}, std::pair{192, 64}, std::pair{344, 64}, std::pair{64, 172}}) {
+      std::mt19937_64 rng(static_cast<uint64_t>(rows + cols + bits));
+      Workload w;
+      w.add(random_matrix(rng, rows, cols, bits), {random_vector(rng, cols)});
+      w.finish();
+      MatrixUnitBench b(w.image, HbmConfig{.latency = 200});
+      b.h.reset();
+      const tp::tb::MatrixCommand c = tp::tb::command_for(w.jobs[0]);
+      b.cmds.push(c);
+      ASSERT_TRUE(b.h.run_until([&] { return b.hbm.beats() == c.beats; }, 10000, "the section in the FIFO"));
+      b.h.tick(4);
+      b.acts.push_all(tp::tb::activation_beats(w.jobs[0]));
+      const size_t results = static_cast<size_t>((rows + 31) / 32);
+      ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == results; }, 10000, "the results"));
+      EXPECT_EQ(b.scoreboard.mismatched(), 0u);
+      EXPECT_EQ(b.h->err_weight_last_o, 0);
+      const double beats = c.beats, tile_beats = bits == 8 ? 17 : 9;
+      const double tiles = std::ceil(rows / 32.0) * std::ceil(cols / 32.0);
+      const double issues = static_cast<double>(b.h->perf_issue_o);
+      const double cycles = static_cast<double>(b.sink.beat_cycles().back() - b.acts.accept_cycles().back());
+      const std::string label = "INT" + std::to_string(bits) + " " + std::to_string(rows) + "x" + std::to_string(cols);
+      std::printf("[ catch-up ] LoadBeats %d, %dx%d array, %s: %g beats (%g tiles, %g issues) in %g cycles (%.3f "
+                  "cycles/beat)\n",
+                  kLoadBeats, kRows, kCols, label.c_str(), beats, tiles, issues, cycles, cycles / beats);
+      RecordProperty("catch_up_cycles_" + label, std::to_string(cycles));
+      if (kLoadBeats == 1) {
+        // One beat per cycle: everything but the two banks' tiles still streams.
+        EXPECT_GE(cycles, beats - 2 * tile_beats) << label;
+      } else if (bits == 8 || kRows * kCols >= 256) {
+        EXPECT_LE(cycles, 0.6 * beats + kFixed) << label;
+      } else {
+        EXPECT_LE(cycles, issues + kFixed) << label;  // bound by the array, not by the loader
+      }
+    }
   }
 }
 

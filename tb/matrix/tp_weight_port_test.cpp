@@ -2,6 +2,9 @@
 // (tb/common/hbm_model.h) serving a random byte image. Golden model = the
 // image: a command (address, beats) must come out as the image's beats from
 // that address on, in order, `last` on its final beat.
+// Two builds (tb/matrix/tp_weight_port.cmake): the default one-beat output,
+// and OutBeats 2 (TP_WEIGHT_PORT_OUT_BEATS=2), whose consumer takes 0, 1 or
+// 2 beats per cycle at random (PairSink); every test runs on both.
 #include "Vtp_weight_port.h"
 #include "common/harness.h"
 #include "common/hbm_model.h"
@@ -21,6 +24,10 @@
 #include <tuple>
 #include <vector>
 
+#ifndef TP_WEIGHT_PORT_OUT_BEATS
+#define TP_WEIGHT_PORT_OUT_BEATS 1  // the verilated OutBeats parameter
+#endif
+
 namespace {
 
 using tp::tb::Harness;
@@ -31,12 +38,14 @@ using tp::tb::random_image;
 using tp::tb::HbmModel;
 using tp::tb::HbmPorts;
 using tp::tb::kHbmBeatBytes;
+using tp::tb::PairSink;
 using tp::tb::Scoreboard;
 using tp::tb::Sink;
 using tp::tb::Source;
 using tp::tb::StallGenerator;
 
 using Model = Vtp_weight_port;
+constexpr unsigned kOutBeats = TP_WEIGHT_PORT_OUT_BEATS;
 
 struct Command {
   uint64_t addr = 0;  // byte address, multiple of 64
@@ -71,18 +80,51 @@ std::vector<Beat> golden_beats(const std::vector<uint8_t>& image, const Command&
   return beats;
 }
 
-// Counts the cycles the consumer stalled the output (out_valid_o && !out_ready_i).
+// Counts the cycles the consumer stalled the output (beat 0: out_valid_o && !out_ready_i).
 class OutStallProbe final : public tp::tb::Component {
  public:
   OutStallProbe(Harness<Model>& h) : Component(h), h_(h) {}
-  void sample(uint64_t) override { stalls += h_->out_valid_o && !h_->out_ready_i; }
+  void sample(uint64_t) override { stalls += (h_->out_valid_o & 1) && !(h_->out_ready_i & 1); }
   uint64_t stalls = 0;
 
  private:
   Harness<Model>& h_;
 };
 
-// Harness + command Source + HBM model + output Sink + Scoreboard.
+// Lane `lane` of the output (beat 0, or beat 1 at OutBeats 2).
+Beat out_beat(Harness<Model>& h, unsigned lane) {
+  Beat b;
+  for (unsigned w = 0; w < 16; ++w) {
+    for (unsigned j = 0; j < 4; ++j) {
+      b.data[4 * w + j] = static_cast<uint8_t>(h->out_data_o[16 * lane + w] >> (8 * j));
+    }
+  }
+  b.last = (h->out_last_o >> lane) & 1;
+  return b;
+}
+
+// The consumer: one beat per cycle, or (OutBeats 2) 0, 1 or 2 per cycle; a
+// stalling consumer of the two-beat port takes only one beat on a third of
+// the cycles it takes any.
+#if TP_WEIGHT_PORT_OUT_BEATS == 2
+using OutSink = PairSink<Beat>;
+OutSink make_sink(Harness<Model>& h, StallGenerator stall) {
+  StallGenerator single = stall.probability() == 0.0 ? StallGenerator() : StallGenerator(0.33, 23);
+  return OutSink(
+      h, [&h](bool r0, bool r1) { h->out_ready_i = (r1 ? 2 : 0) | (r0 ? 1 : 0); },
+      [&h](unsigned lane) { return ((h->out_valid_o >> lane) & 1) != 0; },
+      [&h](unsigned lane) { return out_beat(h, lane); }, std::move(stall), std::move(single));
+}
+#else
+using OutSink = Sink<Beat>;
+OutSink make_sink(Harness<Model>& h, StallGenerator stall) {
+  return OutSink(
+      h, [&h](bool r) { h->out_ready_i = r; }, [&h] { return h->out_valid_o != 0; }, [&h] { return out_beat(h, 0); },
+      std::move(stall));
+}
+#endif
+
+// Harness + command Source + HBM model + output sink + Scoreboard.
 struct PortBench {
   PortBench(std::vector<uint8_t> image, HbmConfig config, StallGenerator sink_stall = {},
             HarnessOptions options = {})
@@ -96,17 +138,7 @@ struct PortBench {
             },
             [this] { return h->cmd_ready_o != 0; }),
         hbm(h, axi_read_ports(h), std::move(image), std::move(config)),
-        sink(
-            h, [this](bool r) { h->out_ready_i = r; }, [this] { return h->out_valid_o != 0; },
-            [this] {
-              Beat b;
-              for (unsigned w = 0; w < 16; ++w) {
-                for (unsigned j = 0; j < 4; ++j) b.data[4 * w + j] = static_cast<uint8_t>(h->out_data_o[w] >> (8 * j));
-              }
-              b.last = h->out_last_o != 0;
-              return b;
-            },
-            std::move(sink_stall)),
+        sink(make_sink(h, std::move(sink_stall))),
         scoreboard(h, "out"),
         probe(h) {
     scoreboard.connect(cmds, [this](const Command& c) { return golden_beats(hbm.image(), c); }, sink);
@@ -128,16 +160,26 @@ struct PortBench {
     EXPECT_EQ(hbm.outstanding(), 0u);
   }
 
-  // busy = beats delivered + consumer stall cycles + memory wait cycles.
+  // busy = cycles that delivered beats + consumer stall cycles + memory wait
+  // cycles (one beat per delivering cycle at OutBeats 1).
   void expect_counters_consistent(uint64_t beats_since_reset) {
+    EXPECT_EQ(sink.received(), beats_since_reset);
     EXPECT_EQ(h->perf_out_stall_o, probe.stalls);
-    EXPECT_EQ(uint64_t{h->perf_busy_o}, beats_since_reset + h->perf_out_stall_o + h->perf_mem_wait_o);
+    EXPECT_EQ(uint64_t{h->perf_busy_o}, delivering_cycles() + h->perf_out_stall_o + h->perf_mem_wait_o);
+  }
+
+  // Cycles in which the consumer took at least one beat.
+  uint64_t delivering_cycles() const {
+    const auto& cycles = sink.beat_cycles();
+    uint64_t n = 0;
+    for (size_t i = 0; i < cycles.size(); ++i) n += i == 0 || cycles[i] != cycles[i - 1];
+    return n;
   }
 
   Harness<Model> h;
   Source<Command> cmds;
   HbmModel hbm;
-  Sink<Beat> sink;
+  OutSink sink;
   Scoreboard<Beat> scoreboard;
   OutStallProbe probe;
 };
@@ -188,6 +230,9 @@ TEST_P(WeightPortStallMatrix, EveryBeatIsTheImageAtItsAddress) {
   EXPECT_EQ(b.hbm.bursts(), bursts);  // one burst per 4 KiB page: the longest legal bursts
   EXPECT_EQ(b.hbm.r_stall_cycles(), 0u);  // rready stays high
   b.expect_counters_consistent(beats);
+#if TP_WEIGHT_PORT_OUT_BEATS == 2
+  if (sink_p > 0) EXPECT_GT(b.sink.pairs(), 0u);  // behind, the consumer took two beats at once
+#endif
 }
 
 std::string stall_matrix_test_name(
@@ -256,6 +301,35 @@ TEST(WeightPort, ConsecutiveCommandsIssueBackToBack) {
   EXPECT_GE(rate, 0.99);
   EXPECT_EQ(out.front() - c.cmds.accept_cycles().front(), 24u);
   c.expect_counters_consistent(10000);
+}
+
+// A consumer that starts late (the matrix engine after vector work) finds
+// the FIFO full and drains it at OutBeats beats per cycle: beat i of the
+// stream leaves i / OutBeats cycles after the first, across command
+// boundaries (odd command lengths: pairs straddle commands, the stream's
+// last beat comes alone).
+TEST(WeightPort, AFullFifoDrainsAtOutBeatsPerCycle) {
+  PortBench b(random_image(kImageBytes, 14), HbmConfig{.latency = 20});
+  b.h.reset();
+  b.sink.pause(true);
+  const std::vector<Command> commands = {{0, 300}, {4096, 1}, {8192 - 64, 3}, {64, 2}, {12288 + 128, 5}, {640, 150}};
+  uint64_t beats = 0;
+  for (const auto& c : commands) {
+    b.cmds.push(c);
+    beats += c.beats;
+  }
+  ASSERT_LE(beats, 512u);  // FifoBeats: everything fits
+  ASSERT_TRUE(b.h.run_until([&] { return b.hbm.beats() == beats; }, 10000, "every beat in the FIFO"));
+  b.h.tick(4);
+  b.sink.pause(false);
+  ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == beats; }, 10000, "every beat out"));
+  EXPECT_EQ(b.scoreboard.mismatched(), 0u);
+  const auto& out = b.sink.beat_cycles();
+  for (uint64_t i = 0; i < beats; ++i) {
+    ASSERT_EQ(out[i], out[0] + i / kOutBeats) << "beat " << i;
+  }
+  std::printf("[ weight port ] a full FIFO of %llu beats drains in %llu cycles\n",
+              static_cast<unsigned long long>(beats), static_cast<unsigned long long>(out.back() - out.front() + 1));
 }
 
 // Memory limits: half the bandwidth and 2 outstanding bursts (arready drops);
