@@ -68,11 +68,12 @@ waves: ## gtkwave on a module's trace: make waves MODULE=name
 	$(MAKE) --no-print-directory sim MODULE=$(MODULE) WAVES=1
 	scripts/waves.sh $(BUILD)/waves $(MODULE)
 
-bench: configure ## golden float model speed, matrix-unit and attention-unit utilization on the real models
+bench: configure ## golden float speed, matrix/attention-unit utilization, the accelerator top's decode and prefill targets
 	cmake --build $(BUILD) -j $(JOBS) --target tokenpipe
 	$(TOKENPIPE) bench float
 	$(TOKENPIPE) bench matmul
 	$(TOKENPIPE) bench attention
+	$(TOKENPIPE) bench accel
 
 clean: ## remove the build tree
 	rm -rf $(BUILD)

@@ -55,6 +55,14 @@ module tp_token_pipeline #(
   parameter int unsigned MaxSeqLen    = tp_pkg::MaxSeqLen,
   parameter int unsigned PageSize     = tp_pkg::PageSize,
   parameter int unsigned NumSections  = 2 + 6 * MaxLayers + 1,
+  // The matrix unit: its engine takes two weight beats a cycle out of the
+  // port's FIFO, so it catches up after the vector micro-ops (the weights of
+  // the next matrix stream in meanwhile); a 16 x 16 PE array computes a tile
+  // in 4 cycles a token, as fast as 2 beats a cycle bring an INT4 tile (9
+  // beats) and faster than an INT8 one (17).
+  parameter int unsigned MatrixRows   = 16,
+  parameter int unsigned MatrixCols   = 16,
+  parameter int unsigned MatrixLoadBeats = 2,
   // Derived: do not override.
   parameter int unsigned TokW         = $clog2(MaxBlock),
   parameter int unsigned SeqW         = $clog2(MaxSeqs),
@@ -363,13 +371,6 @@ module tp_token_pipeline #(
     end
   end
 
-  // PROFILE-TEMP
-  logic [31:0] prof_cyc_q, prof_start_q;
-  always_ff @(posedge clk_i) begin
-    prof_cyc_q <= prof_cyc_q + 1;
-    if (uop_start_q) prof_start_q <= prof_cyc_q;
-    if (uop_done && uop_q != UopLoad) $display("PROF %0d %0d %0d", uop_q, layer_q, prof_cyc_q - prof_start_q + 1);
-  end
   assign busy_o         = uop_q != UopIdle;
   assign done_o         = done_q;
   assign result_token_o = res_token_q;
@@ -649,16 +650,19 @@ module tp_token_pipeline #(
     endcase
   end
 
-  assign rd_t_first = uop_q == UopNormFin ? last_tok : '0;
+  // The reader starts on the edge that enters its micro-op (one cycle earlier
+  // than uop_start_q): the previous micro-op's last write happens on that edge.
+  logic rd_start;
+  assign rd_start   = uop_done && uop_next != UopEmbed && uop_next != UopLoad && uop_next != UopIdle;
+  assign rd_t_first = uop_next == UopNormFin ? last_tok : '0;
 
-  logic is_rope, is_kv, is_att, is_reader_uop;
+  logic is_rope, is_kv, is_att;
   logic           rs_re;      // residual read of X (MAT_WO, MAT_W2)
   logic [XAW-1:0] rs_raddr;
   logic [5:0] gain_vec;   // gain vector of the NORM micro-op
   assign is_rope = uop_q == UopRope;
   assign is_kv   = uop_q == UopKv;
   assign is_att  = uop_q == UopAtt;
-  assign is_reader_uop = uop_q != UopEmbed && uop_q != UopLoad && uop_q != UopIdle;
 
   always_comb begin
     if (is_rope)              rd_seg_len = rd_kind_q ? 8'(kv_w) : 8'(dim_w);
@@ -717,7 +721,7 @@ module tp_token_pipeline #(
     end else begin
       rd_pend_q <= rd_issue;
       rd_tag_q  <= rd_tag;
-      if (uop_start_q && is_reader_uop) begin
+      if (rd_start) begin
         rd_active_q <= 1'b1;
         rd_t_q      <= rd_t_first;
         rd_w_q      <= '0;
@@ -1142,7 +1146,7 @@ module tp_token_pipeline #(
     if (!rst_ni) begin
       ar_active_q   <= 1'b0;
       jobs_issued_q <= '0;
-    end else if (uop_start_q && is_att) begin
+    end else if (uop_done && uop_next == UopAtt) begin
       ar_active_q   <= 1'b1;
       ar_kvh_q      <= '0;
       ar_t0_q       <= '0;
@@ -1259,7 +1263,9 @@ module tp_token_pipeline #(
   assign mu_act_valid = is_mat && fo_valid;
 
   /* verilator lint_off PINCONNECTEMPTY */
-  tp_matrix_unit #(.AddrWidth(AddrWidth)) u_matrix (
+  tp_matrix_unit #(
+    .Rows(MatrixRows), .Cols(MatrixCols), .AddrWidth(AddrWidth), .LoadBeats(MatrixLoadBeats)
+  ) u_matrix (
     .clk_i, .rst_ni,
     .cmd_valid_i(mu_cmd_valid), .cmd_ready_o(mu_cmd_ready),
     .cmd_addr_i(mi_addr_q), .cmd_beats_i(mi_beats_q), .cmd_rows_i(mu_rows), .cmd_cols_i(mu_cols),
