@@ -220,7 +220,7 @@ module tp_matrix_engine #(
   logic [1:0]          bank_full_q;
   // Beat 1 of the pair, driven by gen_load_two. At LoadBeats 1 these are
   // constants that nothing reads: the constant conditions on LoadBeats below
-  // keep the one-beat loader's expressions exactly (same netlist as before).
+  // keep the one-beat loader's expressions as they were.
   /* verilator lint_off UNUSEDSIGNAL */
   logic                w1_fire, w1_scale, w1_bank, w1_last_err;
   logic [4:0]          w1_beat;             // its beat within its tile
@@ -321,31 +321,36 @@ module tp_matrix_engine #(
   for (genvar bank = 0; bank < 2; bank++) begin : gen_bank
     for (genvar j = 0; j < Group; j++) begin : gen_slot
       // Row j of the tile arrives in value beat j / 2 (INT8) or j / 4 (INT4).
-      if (LoadBeats == 1) begin : gen_one_beat
-        logic [255:0] unpacked_int4;
-        logic         write_int8, write_int4;
-        for (genvar i = 0; i < 32; i++) begin : gen_nibble
-          logic [3:0] nibble;
-          assign nibble = w_data_i[(j % 4) * 128 + (i / 2) * 8 + (i % 2) * 4 +: 4];
-          assign unpacked_int4[i*8 +: 8] = {{4{nibble[3]}}, nibble};
-        end
-        assign write_int8 = w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && !ld_int4_q
-                          && ld_beat_q == 5'(j / 2);
-        assign write_int4 = w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && ld_int4_q
-                          && ld_beat_q == 5'(j / 4);
-        always_ff @(posedge clk_i) begin
-          if (write_int8)      bank_w_q[(bank*Group + j)*256 +: 256] <= w_data_i[(j % 2)*256 +: 256];
-          else if (write_int4) bank_w_q[(bank*Group + j)*256 +: 256] <= unpacked_int4;
-        end
-      end else begin : gen_two_beats
-        // From beat 0 or beat 1 of the pair: one write enable and a 4:1
-        // select per bit (beat x INT8 / INT4), one LUT6 per bank bit. The
-        // beat select is the slot's beat-1 target from the loader state alone
-        // (the two beats never target one slot; the enable says whether a
-        // beat arrived). `keep` makes it one signal per slot: without it
-        // Yosys/ABC folds the select logic into every bank bit (measured
-        // +16k LUT and +25k MUXF at 16 x 8).
-        logic [255:0] row_int8, unpacked_int4, row;
+      // LoadBeats 2: from beat 0 or beat 1 of the pair (gen_two_beats); the
+      // constant conditions keep the one-beat expressions as they were.
+      logic [255:0] unpacked_int4;
+      logic         write_int8, write_int4;
+      logic [255:0] row_two;     // LoadBeats 2: the row from either beat
+      logic         write_two;   // LoadBeats 2: either beat writes the row
+      for (genvar i = 0; i < 32; i++) begin : gen_nibble
+        logic [3:0] nibble;
+        assign nibble = w_data_i[(j % 4) * 128 + (i / 2) * 8 + (i % 2) * 4 +: 4];
+        assign unpacked_int4[i*8 +: 8] = {{4{nibble[3]}}, nibble};
+      end
+      assign write_int8 = (LoadBeats == 1) ? w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && !ld_int4_q
+                                             && ld_beat_q == 5'(j / 2)
+                        : write_two;
+      assign write_int4 = (LoadBeats == 1) ? w_fire && !ld_scale_beat && ld_bank_q == 1'(bank) && ld_int4_q
+                                             && ld_beat_q == 5'(j / 4)
+                        : 1'b0;
+      always_ff @(posedge clk_i) begin
+        if (write_int8)      bank_w_q[(bank*Group + j)*256 +: 256] <= (LoadBeats == 1) ? w_data_i[(j % 2)*256 +: 256]
+                                                                                       : row_two;
+        else if (write_int4) bank_w_q[(bank*Group + j)*256 +: 256] <= unpacked_int4;
+      end
+      if (LoadBeats == 2) begin : gen_two_beats
+        // One write enable and a 4:1 select per bit (beat x INT8 / INT4): one
+        // LUT6 per bank bit. The beat select is the slot's beat-1 target from
+        // the loader state alone (the two beats never target one slot; the
+        // enable says whether a beat arrived). `keep` makes it one signal per
+        // slot: without it Yosys/ABC folds the select logic into every bank
+        // bit (measured +16k LUT and +25k MUXF at 16 x 8).
+        logic [255:0] row_int8, row_unpacked;
         logic [127:0] row_int4;
         logic [4:0]   slot_beat;
         (* keep *) logic w1_target;
@@ -359,12 +364,13 @@ module tp_matrix_engine #(
         for (genvar i = 0; i < 32; i++) begin : gen_nibble
           logic [3:0] nibble;
           assign nibble = row_int4[(i / 2) * 8 + (i % 2) * 4 +: 4];
-          assign unpacked_int4[i*8 +: 8] = {{4{nibble[3]}}, nibble};
+          assign row_unpacked[i*8 +: 8] = {{4{nibble[3]}}, nibble};
         end
-        assign row = ld_int4_q ? unpacked_int4 : row_int8;
-        always_ff @(posedge clk_i) begin
-          if (from_w || from_w1) bank_w_q[(bank*Group + j)*256 +: 256] <= row;
-        end
+        assign row_two   = ld_int4_q ? row_unpacked : row_int8;
+        assign write_two = from_w || from_w1;
+      end else begin : gen_one_beat
+        assign row_two   = '0;
+        assign write_two = 1'b0;
       end
     end
     always_ff @(posedge clk_i) begin

@@ -18,7 +18,8 @@
 // a prefetched INT8 GEMV takes ~beats / 2 cycles (max(8.5, issues per tile)
 // per tile; INT4 reaches 4.5 per tile only with Rows x Cols >= 256). Costs
 // (Yosys, 16 x 8): the port's FIFO in two banks (30 instead of 15 RAMB18),
-// the beat-1 path into the tile banks (docs/matrix-engine.md).
+// ~2k LUT for putting the two beats in order and steering either into the
+// tile banks, 19 flops (docs/matrix-engine.md).
 module tp_matrix_unit #(
   parameter int unsigned Rows         = tp_pkg::ArrayRows,
   parameter int unsigned Cols         = tp_pkg::ArrayCols,

@@ -114,4 +114,30 @@ inline void run_all(MatrixUnitBench& b, const Workload& w, uint64_t max_cycles) 
   EXPECT_EQ(b.h->err_act_count_o, 0);
 }
 
+// Runs every job with its weights prefetched: all commands first, then,
+// once the port has received every section (the caller keeps them within its
+// FIFO and the engine's command queue), all activations; checks all beats.
+inline void run_prefetched(MatrixUnitBench& b, const Workload& w, uint64_t max_cycles) {
+  size_t beats = b.scoreboard.checked();
+  uint64_t weight_beats = b.hbm.beats();
+  for (const auto& job : w.jobs) {
+    const MatrixCommand c = command_for(job);
+    b.cmds.push(c);
+    weight_beats += c.beats;
+    beats += static_cast<size_t>((job.matrix->rows + 31) / 32) * job.tokens.size();
+  }
+  ASSERT_TRUE(b.h.run_until([&] { return b.hbm.beats() == weight_beats; }, max_cycles, "the sections in the FIFO"));
+  b.h.tick(4);
+  for (const auto& job : w.jobs) b.acts.push_all(activation_beats(job));
+  ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == beats; }, max_cycles, "every job's results"));
+  b.h.tick(40);
+  EXPECT_EQ(b.scoreboard.checked(), beats);
+  EXPECT_EQ(b.scoreboard.mismatched(), 0u);
+  EXPECT_EQ(b.scoreboard.pending(), 0u);
+  EXPECT_EQ(b.hbm.violations(), 0u);
+  EXPECT_EQ(b.h->err_bad_cmd_o, 0);
+  EXPECT_EQ(b.h->err_weight_last_o, 0);
+  EXPECT_EQ(b.h->err_act_count_o, 0);
+}
+
 }  // namespace tp::tb

@@ -39,6 +39,7 @@ using tp::tb::random_matrix;
 using tp::tb::random_vector;
 using tp::tb::random_workload;
 using tp::tb::run_all;
+using tp::tb::run_prefetched;
 using tp::tb::StallGenerator;
 using tp::tb::Workload;
 
@@ -222,16 +223,8 @@ TEST(MatrixUnit, PrefetchedWeightsAreTakenAtLoadBeatsPerCycle) {
       w.finish();
       MatrixUnitBench b(w.image, HbmConfig{.latency = 200});
       b.h.reset();
-      const tp::tb::MatrixCommand c = tp::tb::command_for(w.jobs[0]);
-      b.cmds.push(c);
-      ASSERT_TRUE(b.h.run_until([&] { return b.hbm.beats() == c.beats; }, 10000, "the section in the FIFO"));
-      b.h.tick(4);
-      b.acts.push_all(tp::tb::activation_beats(w.jobs[0]));
-      const size_t results = static_cast<size_t>((rows + 31) / 32);
-      ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == results; }, 10000, "the results"));
-      EXPECT_EQ(b.scoreboard.mismatched(), 0u);
-      EXPECT_EQ(b.h->err_weight_last_o, 0);
-      const double beats = c.beats, tile_beats = bits == 8 ? 17 : 9;
+      run_prefetched(b, w, 10000);
+      const double beats = tp::tb::command_for(w.jobs[0]).beats, tile_beats = bits == 8 ? 17 : 9;
       const double tiles = std::ceil(rows / 32.0) * std::ceil(cols / 32.0);
       const double issues = static_cast<double>(b.h->perf_issue_o);
       const double cycles = static_cast<double>(b.sink.beat_cycles().back() - b.acts.accept_cycles().back());
@@ -249,6 +242,33 @@ TEST(MatrixUnit, PrefetchedWeightsAreTakenAtLoadBeatsPerCycle) {
         EXPECT_LE(cycles, issues + kFixed) << label;  // bound by the array, not by the loader
       }
     }
+  }
+}
+
+// Prefetched commands back to back: small random matrices (partial row
+// groups and block columns, INT8 and INT4, 1..3 tokens) whose sections are
+// all in the port's FIFO before any activation arrives, so a pair of beats
+// can straddle every tile, row group and command boundary (at LoadBeats 2
+// the second beat of a pair that ends a command waits for the next cycle).
+TEST(MatrixUnit, PrefetchedCommandsBackToBackMatchMatvec) {
+  for (const uint64_t seed : {41, 42, 43, 44}) {
+    std::mt19937_64 rng(seed);
+    Workload w;
+    uint64_t beats = 0;
+    while (w.jobs.size() < 8) {  // the engine's command queue
+      const int rows = 1 + static_cast<int>(rng() % 40), cols = 1 + static_cast<int>(rng() % 64);
+      const int bits = rng() % 2 ? 8 : 4, tokens = 1 + static_cast<int>(rng() % 3);
+      beats += tp::fx::matrix_section_bytes(rows, cols, bits) / 64;
+      if (beats > 480) break;  // within the port's FIFO
+      std::vector<QuantVector> xs;
+      for (int t = 0; t < tokens; ++t) xs.push_back(random_vector(rng, cols));
+      w.add(random_matrix(rng, rows, cols, bits), std::move(xs));
+    }
+    w.finish();
+    SCOPED_TRACE(::testing::Message() << "seed " << seed << ", " << w.jobs.size() << " commands");
+    MatrixUnitBench b(w.image, HbmConfig{.latency = 50}, {}, {}, StallGenerator(seed == 44 ? 0.3 : 0.0, 6));
+    b.h.reset();
+    run_prefetched(b, w, 20000);
   }
 }
 

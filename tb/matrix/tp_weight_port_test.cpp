@@ -231,7 +231,9 @@ TEST_P(WeightPortStallMatrix, EveryBeatIsTheImageAtItsAddress) {
   EXPECT_EQ(b.hbm.r_stall_cycles(), 0u);  // rready stays high
   b.expect_counters_consistent(beats);
 #if TP_WEIGHT_PORT_OUT_BEATS == 2
-  if (sink_p > 0) EXPECT_GT(b.sink.pairs(), 0u);  // behind, the consumer took two beats at once
+  if (sink_p > 0) {
+    EXPECT_GT(b.sink.pairs(), 0u);  // behind, the consumer took two beats at once
+  }
 #endif
 }
 
