@@ -77,8 +77,10 @@ void add_eval_command(CLI::App& app) {
   auto options = std::make_shared<EvalOptions>();
   CLI::App* cmd = app.add_subcommand("eval", "teacher-forced comparison of a quantized engine with the float path");
   cmd->add_option("checkpoint", options->checkpoint, "llama2.c checkpoint; none: the embedded default model");
-  cmd->add_option("--engine", options->engine, "quantized engine (-mixed: the mixed-precision plan)")
-      ->check(CLI::IsMember({"int8", "int4", "int8-mixed", "int4-mixed"}))
+  cmd->add_option("--engine", options->engine,
+                  "quantized engine (-mixed: the mixed-precision plan; -hifi: it with the golden-only 16-bit "
+                  "attention)")
+      ->check(CLI::IsMember({"int8", "int4", "int8-mixed", "int4-mixed", "int8-hifi", "int4-hifi"}))
       ->capture_default_str();
   cmd->add_option("--ids-file", options->ids_file, "token ids, BOS first (or `generate --print-ids` output)")
       ->required();

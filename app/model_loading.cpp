@@ -44,10 +44,13 @@ LoadedModel load_model(const std::string& checkpoint_path, const std::string& to
   return loaded;
 }
 
-std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits, bool mixed) {
+std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits, Plan plan) {
   const fx::ActivationStats stats = fx::calibrate(model.checkpoint);
-  const fx::PrecisionPlan plan = mixed ? fx::mixed_precision_plan(model.checkpoint->config, bits) : fx::PrecisionPlan{};
-  return std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, bits, &stats, plan));
+  const ModelConfig& config = model.checkpoint->config;
+  const fx::PrecisionPlan precision = plan == Plan::kMixed  ? fx::mixed_precision_plan(config, bits)
+                                      : plan == Plan::kHifi ? fx::hifi_precision_plan(config, bits)
+                                                            : fx::PrecisionPlan{};
+  return std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*model.checkpoint, bits, &stats, precision));
 }
 
 std::shared_ptr<const fx::QuantizedModel> plain_model(const LoadedModel& model, int bits, const std::string& option) {
@@ -70,16 +73,20 @@ int parse_token_id(const std::string& word, const std::string& where) {
   return id;
 }
 
-std::vector<std::string> engine_names() { return {"float", "int8", "int4", "int8-mixed", "int4-mixed", "rtl"}; }
+std::vector<std::string> engine_names() {
+  return {"float", "int8", "int4", "int8-mixed", "int4-mixed", "int8-hifi", "int4-hifi", "rtl"};
+}
 
 std::unique_ptr<Engine> make_engine(const std::string& name, const LoadedModel& model) {
   if (name == "float") {
     if (model.image != nullptr) throw UsageError("--image needs an integer engine (--engine int8 or int4)");
     return std::make_unique<FloatModel>(model.checkpoint);
   }
-  if (name == "int8-mixed" || name == "int4-mixed") {
+  const bool mixed = name == "int8-mixed" || name == "int4-mixed";
+  if (mixed || name == "int8-hifi" || name == "int4-hifi") {
     if (model.image != nullptr) throw UsageError("--image holds the plain format: use --engine int8 or int4");
-    return std::make_unique<fx::IntModel>(quantize_calibrated(model, name == "int8-mixed" ? 8 : 4, true));
+    const int bits = name.starts_with("int8") ? 8 : 4;
+    return std::make_unique<fx::IntModel>(quantize_calibrated(model, bits, mixed ? Plan::kMixed : Plan::kHifi));
   }
   if (name == "int8" || name == "int4") {
     return std::make_unique<fx::IntModel>(plain_model(model, name == "int8" ? 8 : 4, "--engine " + name));

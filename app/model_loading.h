@@ -26,10 +26,15 @@ struct LoadedModel {
 LoadedModel load_model(const std::string& checkpoint_path, const std::string& tokenizer_path,
                        const std::string& image_path = "");
 
+// The precision plans of the integer engines (golden/int/quantized_model.h):
+// plain (int8, int4), fx::mixed_precision_plan (int8-mixed, int4-mixed) and
+// the golden-only fx::hifi_precision_plan (int8-hifi, int4-hifi).
+enum class Plan { kPlain, kMixed, kHifi };
+
 // The weight image the integer engines run: activation-aware quantization with
-// statistics from the float model (golden/int/calibration.h); `mixed`: with
-// fx::mixed_precision_plan (the int8-mixed and int4-mixed engines).
-std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits, bool mixed = false);
+// statistics from the float model (golden/int/calibration.h), with `plan`.
+std::shared_ptr<const fx::QuantizedModel> quantize_calibrated(const LoadedModel& model, int bits,
+                                                              Plan plan = Plan::kPlain);
 
 // The plain weight image at `bits` (8 or 4): the one given with --image, which
 // must be INT<bits> (`option` names the flag that asked for it in the error),

@@ -238,7 +238,7 @@ TEST_F(Cli, RtlEngineRefusesSamplingAndRtlOptionsElsewhere) {
 }
 
 TEST_F(Cli, IntegerEnginesSpellTheDefaultText) {
-  for (const char* engine : {"int8", "int4", "int8-mixed", "int4-mixed"}) {
+  for (const char* engine : {"int8", "int4", "int8-mixed", "int4-mixed", "int8-hifi", "int4-hifi"}) {
     const CliRun run = tokenpipe({"generate", "--engine", engine, "-t", "0"});
     EXPECT_EQ(run.exit_code, 0) << run.err;
     EXPECT_EQ(run.out, std::string(default_model_text()) + "\n") << engine;

@@ -17,8 +17,9 @@ std::vector<std::int64_t> activation_residual(std::span<const std::int64_t> z, c
       absmax = std::max(absmax, static_cast<uint128>(z[i] < 0 ? -int128{z[i]} : int128{z[i]}));
     }
     // The group scale as quantize_activations truncates it, S = m * 2^e, in z units S / (factor.m * 2^12).
-    const ScaleFp s = normalize(((absmax * factor.mantissa) << 12) / 127, 0);
-    const int128 denominator = (int128{factor.mantissa} << 12) << std::max(0, -s.exponent);
+    const ScaleFp s = activation_scale_integer(absmax, factor, kInt8Activations);
+    const int128 denominator =
+        (int128{factor.mantissa} << activation_scale_frac(kInt8Activations)) << std::max(0, -s.exponent);
     for (std::size_t i = first; i < last; ++i) {
       const int128 numerator = (int128{q.values[i]} * s.mantissa) << std::max(0, static_cast<int>(s.exponent));
       r[i] = static_cast<std::int64_t>(z[i] - div_round_away(numerator, denominator));

@@ -43,11 +43,18 @@ std::string_view stage_name(Stage stage) {
 }
 
 IntModel::IntModel(std::shared_ptr<const QuantizedModel> model)
-    : model_(std::move(model)), constants_(model_constants(model_->config)) {
+    : model_(std::move(model)), constants_(model_constants(model_->config)),
+      score_scale_(score_scale(model_->config.head_size(), model_->attention.scale_bits)) {
   const ModelConfig& c = config();
-  caches_.assign(c.n_layers, KvCache(c.seq_len, c.n_kv_heads, c.head_size()));
+  caches_.assign(c.n_layers, KvCache(c.seq_len, c.n_kv_heads, c.head_size(), model_->attention));
   logits_q16_.resize(c.vocab_size);
   logits_.resize(c.vocab_size);
+}
+
+std::string IntModel::name() const {
+  const std::string bits = model_->bits == 8 ? "int8" : "int4";
+  if (!model_->attention.is_rtl_format()) return bits + "-hifi";
+  return bits + (is_plain(*model_) ? "" : "-mixed");
 }
 
 std::span<const float> IntModel::forward(int token, int pos) {
@@ -77,8 +84,8 @@ std::span<const float> IntModel::forward(int token, int pos) {
 
     std::vector<std::int32_t> heads(dim);
     for (int h = 0; h < c.n_heads; ++h) {
-      const QuantVector qh = quantize_q16(std::span(q).subspan(h * hs, hs), hs);
-      const auto out = attention(qh, constants_.score_scale, caches_[l], h / c.kv_mul(), pos);
+      const QuantVector16 qh = quantize_q16(std::span(q).subspan(h * hs, hs), hs, model_->attention.query_format());
+      const auto out = attention(qh, score_scale_, caches_[l], h / c.kv_mul(), pos);
       std::copy(out.begin(), out.end(), heads.begin() + h * hs);
     }
     tap(pos, l, Stage::kAttention, heads);

@@ -45,9 +45,9 @@ class IntModel final : public Engine {
   explicit IntModel(std::shared_ptr<const QuantizedModel> model);
 
   const ModelConfig& config() const override { return model_->config; }
-  std::string name() const override {
-    return std::string(model_->bits == 8 ? "int8" : "int4") + (is_plain(*model_) ? "" : "-mixed");
-  }
+  // int8 / int4, with "-mixed" for weight or activation planes and "-hifi"
+  // for the 16-bit attention (the plans of quantized_model.h).
+  std::string name() const override;
   // Float logits (the Q16.16 integers / 2^16) for samplers and metrics.
   std::span<const float> forward(int token, int pos) override;
   // The integer logits of the last forward pass (Q16.16): what the RTL emits.
@@ -58,6 +58,7 @@ class IntModel final : public Engine {
  private:
   std::shared_ptr<const QuantizedModel> model_;
   ModelConstants constants_;
+  ScaleFp score_scale_;  // constants_.score_scale at the attention's scale width
   std::vector<KvCache> caches_;  // per layer
   std::vector<std::int32_t> logits_q16_;
   std::vector<float> logits_;

@@ -50,8 +50,12 @@ std::vector<KvBeat> kv_segment(const KvLayout& layout, const KvCache& cache, int
   if (cache.head_size() != layout.head_size() || count < 1 || count > kKvPageTokens) {
     throw std::invalid_argument("kv_segment: head size or token count does not fit the layout");
   }
+  if (!cache.precision().is_rtl_format()) {
+    throw std::invalid_argument("kv_segment: the layout holds the INT8 KV cache only; the hifi (16-bit) attention "
+                                "is golden-only and has no RTL layout");
+  }
   std::vector<KvBeat> beats(static_cast<std::size_t>(layout.segment_beats()), KvBeat{});
-  const auto put_row = [&](int offset, std::span<const std::int8_t> row) {
+  const auto put_row = [&](int offset, std::span<const std::int16_t> row) {  // int8 values, one byte each
     for (int i = 0; i < layout.head_size(); ++i) {
       beats[static_cast<std::size_t>((offset + i) / kKvBeatBytes)][(offset + i) % kKvBeatBytes] =
           static_cast<std::uint8_t>(row[i]);

@@ -12,6 +12,9 @@
 // pitch = max(8, head_size rounded up to a power of two), so a beat holds
 // 64 / pitch whole rows and a row never straddles two beats (head_size <= 64).
 // Scales first: the engine scales scores as the K beats arrive.
+// Only the RTL's INT8 cache (AttentionPrecision{}) has this layout: the
+// golden-only hifi attention's 16-bit K/V and scales have none (kv_segment
+// refuses such a cache).
 #pragma once
 
 #include <array>

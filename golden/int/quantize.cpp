@@ -1,5 +1,6 @@
 #include "golden/int/quantize.h"
 
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 
@@ -169,13 +170,27 @@ QuantMatrix stack_rows(const QuantMatrix& a, const QuantMatrix& b) {
   return s;
 }
 
-QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor, int group) {
+int activation_scale_frac(const ActivationFormat& format) {
+  return format.scale_bits + std::bit_width(static_cast<unsigned>(format.max_magnitude)) - 6;
+}
+
+ScaleFp activation_scale_integer(uint128 absmax, const ScaleFp& factor, const ActivationFormat& format) {
+  const uint128 numerator = (absmax * factor.mantissa) << activation_scale_frac(format);
+  return normalize(numerator / static_cast<uint128>(format.max_magnitude), 0, format.scale_bits);
+}
+
+QuantVector16 quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor, int group,
+                                   const ActivationFormat& format) {
   if (group < 1) throw std::invalid_argument("group must be positive");
-  if (factor.negative || factor.mantissa < 1024) {
+  if (factor.negative || factor.mantissa < 1024 || factor.mantissa > 2047) {
     throw std::invalid_argument("the activation factor must be a positive, normalised ScaleFp");
   }
+  if (format.max_magnitude < 1 || format.max_magnitude > std::numeric_limits<std::int16_t>::max()) {
+    throw std::invalid_argument("activation values must fit int16");
+  }
   const std::size_t groups = (z.size() + group - 1) / group;
-  QuantVector q{group, std::vector<std::int8_t>(groups * group, 0), std::vector<ScaleFp>(groups)};
+  QuantVector16 q{group, std::vector<std::int16_t>(groups * group, 0), std::vector<ScaleFp>(groups)};
+  const int exponent = factor.exponent - frac_bits - activation_scale_frac(format);
   for (std::size_t g = 0; g < groups; ++g) {
     const std::size_t first = g * group;
     const std::size_t last = std::min(z.size(), first + group);
@@ -186,12 +201,23 @@ QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits,
     }
     if (absmax == 0) continue;
     for (std::size_t i = first; i < last; ++i) {
-      q.values[i] = static_cast<std::int8_t>(div_round_away(int128{127} * z[i], static_cast<int128>(absmax)));
+      q.values[i] = static_cast<std::int16_t>(
+          div_round_away(int128{format.max_magnitude} * z[i], static_cast<int128>(absmax)));
     }
-    const uint128 numerator = (absmax * factor.mantissa) << 12;
-    q.scales[g] = normalize(numerator / 127, factor.exponent - frac_bits - 12);
+    const ScaleFp s = activation_scale_integer(absmax, factor, format);
+    q.scales[g] = {s.mantissa, static_cast<std::int16_t>(s.exponent + exponent), false};
   }
   return q;
+}
+
+QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor, int group) {
+  const QuantVector16 wide = quantize_activations(z, frac_bits, factor, group, kInt8Activations);
+  return {wide.group, std::vector<std::int8_t>(wide.values.begin(), wide.values.end()), wide.scales};
+}
+
+QuantVector16 quantize_q16(std::span<const std::int32_t> x, int group, const ActivationFormat& format) {
+  const std::vector<std::int64_t> wide(x.begin(), x.end());
+  return quantize_activations(wide, kResidualFrac, kUnitScale, group, format);
 }
 
 QuantVector quantize_q16(std::span<const std::int32_t> x, int group) {

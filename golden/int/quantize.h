@@ -61,22 +61,58 @@ QuantMatrix slice_rows(const QuantMatrix& m, int first, int count);
 // Rows of a stacked on rows of b (same cols and bits).
 QuantMatrix stack_rows(const QuantMatrix& a, const QuantMatrix& b);
 
-struct QuantVector {
+// Quantized activations: one value per element (padded to a whole number of
+// groups with zeros) and one ScaleFp per group. QuantVector is the INT8 form
+// every matmul input and the RTL's attention take; QuantVector16 holds the
+// 16-bit values of the golden-only hifi attention (docs/numerics.md).
+template <typename T>
+struct BasicQuantVector {
   int group = kBlock;
-  std::vector<std::int8_t> values;  // padded to a whole number of groups with zeros
-  std::vector<ScaleFp> scales;      // one per group
+  std::vector<T> values;
+  std::vector<ScaleFp> scales;
 };
+using QuantVector = BasicQuantVector<std::int8_t>;
+using QuantVector16 = BasicQuantVector<std::int16_t>;
+
+// The activation quantizer's widths: values in [-max_magnitude, max_magnitude]
+// and scales with scale_bits-bit mantissas. kInt8Activations is the RTL's
+// format (every matmul input, K, V and the query); kInt16Activations the hifi
+// attention's K, V and query.
+struct ActivationFormat {
+  int max_magnitude = 127;
+  int scale_bits = ScaleFp::kMantissaBits;
+  friend bool operator==(const ActivationFormat&, const ActivationFormat&) = default;
+};
+inline constexpr ActivationFormat kInt8Activations{127, ScaleFp::kMantissaBits};
+inline constexpr ActivationFormat kInt16Activations{32767, ScaleFp::kMaxMantissaBits};
+
+// Fraction bits f of the group scale's integer before truncation: 12 for
+// INT8 (the RTL's constant), and in general scale_bits + bits(max_magnitude)
+// - 6, so that floor(A * factor.m * 2^f / max_magnitude) >= 2^(scale_bits + 4)
+// for every A >= 1 (factor.m >= 2^10): the floor costs < 2^-(scale_bits + 4)
+// relative before the truncation to scale_bits.
+int activation_scale_frac(const ActivationFormat& format);
+// The group scale as an integer S = m * 2^e = normalize(floor(A * factor.m *
+// 2^f / max_magnitude), 0, scale_bits), f = activation_scale_frac(format):
+// the group scale is S * 2^(factor.e - frac_bits - f). A: the group's max |z|.
+ScaleFp activation_scale_integer(uint128 absmax, const ScaleFp& factor, const ActivationFormat& format);
 
 // tp_act_quant: z holds integers of value z * 2^-frac_bits, times a positive
-// per-vector factor. Per group of `group` values, A = max |z|:
-//   q = round_half_away(127 * z / A)  (exact integer division),
-//   scale = normalize(floor(A * factor.mantissa * 2^12 / 127)) * 2^(factor.exponent - frac_bits - 12),
-// so that value ~= q * scale. An all-zero group gets q = 0 and the zero scale.
+// per-vector factor. Per group of `group` values, A = max |z|, M = max_magnitude:
+//   q = round_half_away(M * z / A)  (exact integer division),
+//   scale = activation_scale_integer(A) * 2^(factor.exponent - frac_bits - f),
+// so that value ~= q * scale. INT8: M = 127, f = 12, 11-bit scales, i.e.
+//   scale = normalize(floor(A * factor.mantissa * 2^12 / 127)) * 2^(factor.exponent - frac_bits - 12).
+// An all-zero group gets q = 0 and the zero scale.
 // The factor must be positive and normalised (mantissa in [1024, 2047]), as
 // every ScaleFp made by normalize() is: the RTL relies on the 11-bit mantissa.
+QuantVector16 quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor, int group,
+                                   const ActivationFormat& format);
 QuantVector quantize_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor,
-                                 int group = kBlock);
-QuantVector quantize_q16(std::span<const std::int32_t> x, int group = kBlock);  // factor 1, 16 fractional bits
+                                 int group = kBlock);  // INT8 (kInt8Activations)
+// Of a Q16.16 vector: factor 1, 16 fractional bits.
+QuantVector16 quantize_q16(std::span<const std::int32_t> x, int group, const ActivationFormat& format);
+QuantVector quantize_q16(std::span<const std::int32_t> x, int group = kBlock);  // INT8
 
 // x's groups (values and scales) `times` times over: the input a matrix of
 // `times` planes multiplies (the engine reads the activation buffer again).

@@ -25,7 +25,8 @@ QuantMatrix interleave_rows(const QuantMatrix& even, const QuantMatrix& odd) {
 }
 
 bool is_plain(const QuantizedModel& model) {
-  bool plain = model.activation_planes == 1 && model.embedding.planes == 1 && model.classifier.planes == 1;
+  bool plain = model.activation_planes == 1 && model.embedding.planes == 1 && model.classifier.planes == 1 &&
+               model.attention.is_rtl_format();
   for (const QuantizedLayer& l : model.layers) {
     plain = plain && l.wqkv.planes == 1 && l.wo.planes == 1 && l.w13.planes == 1 && l.w2.planes == 1;
   }
@@ -44,6 +45,14 @@ std::int64_t weight_bytes_per_token(const QuantizedModel& model) {
   return total + (std::int64_t{c.n_layers} * 2 * c.dim + c.dim) * 4;
 }
 
+std::int64_t kv_bytes_per_token(const QuantizedModel& model) {
+  const ModelConfig& c = model.config;
+  const AttentionPrecision& a = model.attention;
+  const int scale_bytes = a.scale_bits > ScaleFp::kMantissaBits ? 4 : 2;
+  const std::int64_t per_head = 2 * (std::int64_t{c.head_size()} * a.kv_bits / 8 + scale_bytes);
+  return std::int64_t{c.n_layers} * c.n_kv_heads * per_head;
+}
+
 PrecisionPlan mixed_precision_plan(const ModelConfig& config, int bits) {
   constexpr int kSensitiveLayers = 2;
   const int base = bits == 8 ? 1 : 2, sensitive = base + 1;
@@ -54,6 +63,16 @@ PrecisionPlan mixed_precision_plan(const ModelConfig& config, int bits) {
     const int planes = l < kSensitiveLayers ? sensitive : base;
     plan.layers.push_back({planes, planes, planes, planes});
   }
+  return plan;
+}
+
+PrecisionPlan hifi_precision_plan(const ModelConfig& config, int bits) {
+  PrecisionPlan plan = mixed_precision_plan(config, bits);
+  if (bits == 8) {
+    plan.embedding = plan.classifier = 3;
+    for (LayerPlanes& layer : plan.layers) layer = {2, 2, 2, 2};
+  }
+  plan.attention = kHifiAttention;
   return plan;
 }
 
@@ -100,6 +119,8 @@ QuantizedModel quantize_model(const Checkpoint& checkpoint, int bits, const Acti
   q.config = c;
   q.bits = bits;
   q.activation_planes = plan.activation_planes;
+  plan.attention.check();
+  q.attention = plan.attention;
   // An input vector's statistics, or none.
   auto of = [stats](const std::vector<Eigen::VectorXf> ActivationStats::*site, std::size_t layer) {
     return stats != nullptr ? &((*stats).*site)[layer] : nullptr;

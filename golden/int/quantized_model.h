@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "golden/checkpoint.h"
+#include "golden/int/attention.h"
 #include "golden/int/calibration.h"
 #include "golden/int/quantize.h"
 #include "golden/int/rmsnorm.h"
@@ -25,6 +26,7 @@ struct QuantizedModel {
   ModelConfig config;
   int bits = 8;
   int activation_planes = 1;  // INT8 planes of every matmul input
+  AttentionPrecision attention;  // the K/V cache's and query's formats (default: the RTL's INT8)
   QuantMatrix embedding;  // [vocab][dim]
   std::vector<QuantizedLayer> layers;
   NormGains rms_final;
@@ -44,6 +46,7 @@ ModelConstants model_constants(const ModelConfig& config);
 // 1 is the plain format; 2 adds a plane quantizing the first plane's error,
 // for the matrices a model is most sensitive to. Layers beyond `layers` get 1.
 // Activation planes (golden/int/activation_planes.h) for every matmul input.
+// The attention's formats (golden/int/attention.h): the default is the RTL's.
 struct LayerPlanes {
   int wqkv = 1, wo = 1, w13 = 1, w2 = 1;
 };
@@ -52,10 +55,11 @@ struct PrecisionPlan {
   int embedding = 1;   // also the classifier when it is shared
   int classifier = 1;  // an unshared classifier
   std::vector<LayerPlanes> layers;
+  AttentionPrecision attention;
 };
 
-// One plane of every weight matrix and of every activation: the format the
-// weight image and the matrix-unit tests hold.
+// One plane of every weight matrix and of every activation, and the RTL's
+// attention format: the format the weight image and the matrix-unit tests hold.
 bool is_plain(const QuantizedModel& model);
 
 // Bytes the weight port streams per decoded token: every matrix in full (per
@@ -63,11 +67,27 @@ bool is_plain(const QuantizedModel& model);
 // embedding row, the norm gains at 4 bytes each (as ModelConfig's count).
 std::int64_t weight_bytes_per_token(const QuantizedModel& model);
 
+// Bytes the KV cache grows by per token (written once; attention reads each
+// position's bytes again at every later token): per layer and KV head, a K
+// and a V row of head_size values at kv_bits, and two scales, 2 bytes each
+// with 11-bit mantissas (the KV scale code) or 4 with 16-bit mantissas
+// (15 stored mantissa bits and an exponent do not fit 16 bits).
+std::int64_t kv_bytes_per_token(const QuantizedModel& model);
+
 // The measured mixed-precision plan (docs/numerics.md, "Mixed precision"):
 // two activation planes everywhere; weight planes for the tensors a model is
 // most sensitive to, the embedding/classifier and the first two layers
 // (INT8: 2 there, 1 elsewhere; INT4: 3 there, 2 elsewhere).
 PrecisionPlan mixed_precision_plan(const ModelConfig& config, int bits);
+
+// The golden-only high-fidelity plan (docs/numerics.md, "16-bit attention
+// inputs"; the `int8-hifi` / `int4-hifi` engines): two activation planes
+// everywhere, the hifi attention (kHifiAttention: 16-bit K, V and query,
+// 16-bit scale mantissas), and weight planes INT8: 3 on the embedding /
+// classifier, 2 on every layer matrix; INT4: those of mixed_precision_plan.
+// The RTL implements the plain INT8/INT4 attention only: this plan is the
+// specification of a later attention/KV revision.
+PrecisionPlan hifi_precision_plan(const ModelConfig& config, int bits);
 
 // bits: 8 or 4. With `stats`, every block scale minimizes the rounding error
 // weighted by its columns' mean square input (activation-aware); without,

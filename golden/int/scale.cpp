@@ -18,10 +18,13 @@ std::string ScaleFp::describe() const {
   return out.str();
 }
 
-ScaleFp normalize(uint128 v, int exponent) {
+ScaleFp normalize(uint128 v, int exponent, int mantissa_bits) {
+  if (mantissa_bits < ScaleFp::kMantissaBits || mantissa_bits > ScaleFp::kMaxMantissaBits) {
+    throw std::invalid_argument("ScaleFp mantissas have 11..16 bits, not " + std::to_string(mantissa_bits));
+  }
   if (v == 0) return {};
   const int top = msb(v);
-  const int shift = top - (ScaleFp::kMantissaBits - 1);
+  const int shift = top - (mantissa_bits - 1);
   const uint128 mantissa = shift >= 0 ? v >> shift : v << -shift;
   return {static_cast<std::uint16_t>(mantissa), static_cast<std::int16_t>(exponent + shift), false};
 }
@@ -38,17 +41,17 @@ ScaleFp scale_from_fp16(std::uint16_t bits) {
   return scale;
 }
 
-ScaleFp multiply(const ScaleFp& a, const ScaleFp& b) {
-  ScaleFp product = normalize(static_cast<uint128>(a.mantissa) * b.mantissa, a.exponent + b.exponent);
+ScaleFp multiply(const ScaleFp& a, const ScaleFp& b, int mantissa_bits) {
+  ScaleFp product = normalize(static_cast<uint128>(a.mantissa) * b.mantissa, a.exponent + b.exponent, mantissa_bits);
   product.negative = (a.negative != b.negative) && !product.is_zero();
   return product;
 }
 
-ScaleFp scale_from_double(double v) {
+ScaleFp scale_from_double(double v, int mantissa_bits) {
   if (!(v > 0) || !std::isfinite(v)) throw std::invalid_argument("scale_from_double needs a positive finite value");
   int exponent = 0;
   const double fraction = std::frexp(v, &exponent);  // v = fraction * 2^exponent, fraction in [0.5, 1)
-  return normalize(static_cast<uint128>(std::ldexp(fraction, 40)), exponent - 40);
+  return normalize(static_cast<uint128>(std::ldexp(fraction, 40)), exponent - 40, mantissa_bits);
 }
 
 std::uint16_t fp16_from_float(float value) {

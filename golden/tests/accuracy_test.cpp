@@ -30,14 +30,15 @@ std::vector<int> sample_sequence(const std::shared_ptr<const Checkpoint>& checkp
   return generate(model, sampler, bos, steps).tokens;
 }
 
-enum class Plan { kPlain, kMixed };
+enum class Plan { kPlain, kMixed, kHifi };
 
 // Sequences sampled with seeds 1..seeds; the calibration uses its own seed.
 Agreement measure(const std::string& file, int bits, int seeds, Plan plan = Plan::kPlain) {
   auto checkpoint = std::make_shared<const Checkpoint>(read_checkpoint(testing::model_path(file)));
   const fx::ActivationStats stats = fx::calibrate(checkpoint);
-  const fx::PrecisionPlan precision =
-      plan == Plan::kMixed ? fx::mixed_precision_plan(checkpoint->config, bits) : fx::PrecisionPlan{};
+  const fx::PrecisionPlan precision = plan == Plan::kMixed  ? fx::mixed_precision_plan(checkpoint->config, bits)
+                                      : plan == Plan::kHifi ? fx::hifi_precision_plan(checkpoint->config, bits)
+                                                            : fx::PrecisionPlan{};
   auto quantized =
       std::make_shared<const fx::QuantizedModel>(fx::quantize_model(*checkpoint, bits, &stats, precision));
   Agreement total;
@@ -58,7 +59,8 @@ Agreement measure(const std::string& file, int bits, int seeds, Plan plan = Plan
   std::cout << file << " " << fx::IntModel(quantized).name() << ": top1_agreement " << total.top1() << " over "
             << total.positions << " positions, mean_kl " << total.kl_sum / total.positions << ", ppl float "
             << std::exp(total.nll_float / total.positions) << " quant " << std::exp(total.nll_quant / total.positions)
-            << ", weight bytes per token x" << bytes_ratio << " of plain\n";
+            << ", weight bytes per token x" << bytes_ratio << " of plain, KV bytes per token "
+            << fx::kv_bytes_per_token(*quantized) << "\n";
   return total;
 }
 
@@ -87,11 +89,26 @@ TEST(Accuracy, StoriesPlainStaysAtItsMeasuredLevels) {
 // The mixed-precision plan meets the INT4 target (measured 0.907). INT8 stays
 // below 0.99: the INT8 K/V cache and query of the attention unit alone cap
 // this model near 0.96 (docs/numerics.md), so the INT8 assertion is a
-// regression floor under the measured 0.941.
+// regression floor under the measured 0.941; the hifi plan below meets it.
 TEST(Accuracy, StoriesMixedPrecision) {
   TP_REQUIRE_MODEL_FILE("stories260K.bin");
   EXPECT_GE(measure("stories260K.bin", 8, 12, Plan::kMixed).top1(), 0.93);
   EXPECT_GE(measure("stories260K.bin", 4, 12, Plan::kMixed).top1(), 0.90);
+}
+
+TEST(Accuracy, AidreamsHifiMeetsTheTargets) {
+  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
+  EXPECT_GE(measure("aidreams260K.bin", 8, 16, Plan::kHifi).top1(), 0.99);
+  EXPECT_GE(measure("aidreams260K.bin", 4, 16, Plan::kHifi).top1(), 0.90);
+}
+
+// 16-bit K, V and query with 16-bit attention scales, two weight planes on
+// every matrix (three on the embedding/classifier): INT8 measured 0.9954,
+// INT4 (the mixed plan's weight planes) 0.923.
+TEST(Accuracy, StoriesHifiMeetsTheTargets) {
+  TP_REQUIRE_MODEL_FILE("stories260K.bin");
+  EXPECT_GE(measure("stories260K.bin", 8, 12, Plan::kHifi).top1(), 0.99);
+  EXPECT_GE(measure("stories260K.bin", 4, 12, Plan::kHifi).top1(), 0.90);
 }
 
 }  // namespace

@@ -256,30 +256,38 @@ TEST(ScaleFp, Fp16FromFloatRoundsToNearestEven) {
 // m >= 1024, so the relative error is below 2^sh / (m 2^sh) <= 2^-10.
 constexpr double kScaleTruncation = 0x1p-10;
 
-TEST(ScaleFp, NormalizeTruncatesBelowTwoToTheMinusTen) {
-  std::mt19937_64 rng(4);
+// normalize at `bits` significant bits (11, or the hifi attention's 16):
+// m * 2^sh <= v < (m + 1) * 2^sh with m >= 2^(bits-1).
+MaxError check_normalize(int bits, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
   MaxError error;
+  const unsigned lowest = 1u << (bits - 1), highest = (1u << bits) - 1;
   for (int bitlen = 1; bitlen <= 126; ++bitlen) {
     for (int i = 0; i < 300; ++i) {
       uint128 v = (static_cast<uint128>(rng()) << 64) | rng();
       v = (v >> (128 - bitlen)) | (uint128{1} << (bitlen - 1));
       const int exponent = static_cast<int>(rng() % 200) - 100;
-      const ScaleFp s = normalize(v, exponent);
-      ASSERT_GE(s.mantissa, 1024);
-      ASSERT_LE(s.mantissa, 2047);
-      ASSERT_FALSE(s.negative);
+      const ScaleFp s = normalize(v, exponent, bits);
+      EXPECT_GE(s.mantissa, lowest);
+      EXPECT_LE(s.mantissa, highest);
+      EXPECT_FALSE(s.negative);
       const int sh = s.exponent - exponent;
-      if (bitlen <= 11) {  // exact: a left shift
-        ASSERT_EQ(static_cast<uint128>(s.mantissa), v << -sh) << "bit length " << bitlen;
+      if (bitlen <= bits) {  // exact: a left shift
+        EXPECT_EQ(static_cast<uint128>(s.mantissa), v << -sh) << "bit length " << bitlen;
         continue;
       }
       const uint128 kept = static_cast<uint128>(s.mantissa) << sh;
-      ASSERT_LE(kept, v);
-      ASSERT_LT(v - kept, uint128{1} << sh);
+      EXPECT_LE(kept, v);
+      EXPECT_LT(v - kept, uint128{1} << sh);
       const long double relative = static_cast<long double>(v - kept) / static_cast<long double>(v);
       error.add(static_cast<double>(relative), [&] { return "bit length " + std::to_string(bitlen); });
     }
   }
+  return error;
+}
+
+TEST(ScaleFp, NormalizeTruncatesBelowTwoToTheMinusTen) {
+  const MaxError error = check_normalize(ScaleFp::kMantissaBits, 4);
   EXPECT_TRUE(normalize(0, 5).is_zero());
   report("normalize relative truncation", error, kScaleTruncation, "");
   EXPECT_LT(error.value, kScaleTruncation);
@@ -314,6 +322,41 @@ TEST(ScaleFp, MultiplyAndFromDoubleTruncateBelowTwoToTheMinusTen) {
   report("scale_from_double relative truncation", double_error, kScaleTruncation, "");
   EXPECT_LT(product_error.value, kScaleTruncation);
   EXPECT_LT(double_error.value, kScaleTruncation);
+}
+
+// The hifi attention's scales keep 16 bits: the same truncation at 2^-15.
+constexpr double kScaleTruncation16 = 0x1p-15;
+
+TEST(ScaleFp, SixteenBitMantissasTruncateBelowTwoToTheMinusFifteen) {
+  const MaxError error = check_normalize(ScaleFp::kMaxMantissaBits, 40);
+  report("normalize relative truncation, 16-bit mantissa", error, kScaleTruncation16, "");
+  EXPECT_LT(error.value, kScaleTruncation16);
+  std::mt19937_64 rng(41);
+  std::uniform_int_distribution<int> mantissa(32768, 65535), exponent(-60, 40);
+  MaxError product_error, double_error;
+  for (int i = 0; i < 100000; ++i) {
+    const ScaleFp a{static_cast<std::uint16_t>(mantissa(rng)), static_cast<std::int16_t>(exponent(rng)), false};
+    const ScaleFp b = random_scale(rng, -60, 40);  // an 11-bit operand, as the score scale's partner may be
+    const ScaleFp p = multiply(a, b, ScaleFp::kMaxMantissaBits);
+    ASSERT_GE(p.mantissa, 32768);
+    const double exact = a.to_double() * b.to_double();  // 27-bit product: exact in double
+    ASSERT_LE(p.to_double(), exact);
+    product_error.add((exact - p.to_double()) / exact, [&] { return a.describe() + " x " + b.describe(); });
+    const double v = std::ldexp(1.0 + static_cast<double>(rng() >> 11) * 0x1p-53, static_cast<int>(rng() % 160) - 80);
+    const ScaleFp s = scale_from_double(v, ScaleFp::kMaxMantissaBits);
+    ASSERT_LE(s.to_double(), v);
+    double_error.add((v - s.to_double()) / v, [&] { return str(v); });
+  }
+  report("ScaleFp multiply relative truncation, 16-bit mantissa", product_error, kScaleTruncation16, "");
+  report("scale_from_double relative truncation, 16-bit mantissa", double_error, kScaleTruncation16, "");
+  EXPECT_LT(product_error.value, kScaleTruncation16);
+  EXPECT_LT(double_error.value, kScaleTruncation16);
+  // An 11-bit value widens exactly; the 16-bit form of 1/sqrt(8)/ln 2 is the 11-bit one plus 5 more bits.
+  const ScaleFp eleven = score_scale(8), sixteen = score_scale(8, 16);
+  EXPECT_EQ(sixteen.mantissa >> 5, eleven.mantissa);
+  EXPECT_EQ(sixteen.exponent + 5, eleven.exponent);
+  EXPECT_THROW(normalize(5, 0, 10), std::invalid_argument);
+  EXPECT_THROW(normalize(5, 0, 17), std::invalid_argument);
 }
 
 // ---------------------------------------------------------------------------
@@ -454,9 +497,11 @@ struct ActivationErrors {
   MaxError scale, value;
 };
 
-void check_activations(std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor, int group,
-                       ActivationErrors& errors) {
-  const QuantVector q = quantize_activations(z, frac_bits, factor, group);
+// Checks q = quantize_activations(z, ...) in `format` (its INT8 or 16-bit form).
+template <typename Vector>
+void check_activations(const Vector& q, std::span<const std::int64_t> z, int frac_bits, const ScaleFp& factor,
+                       int group, const ActivationFormat& format, ActivationErrors& errors) {
+  const long double levels = format.max_magnitude;
   const std::size_t groups = (z.size() + group - 1) / group;
   ASSERT_EQ(q.group, group);
   ASSERT_EQ(q.values.size(), groups * group);
@@ -475,14 +520,17 @@ void check_activations(std::span<const std::int64_t> z, int frac_bits, const Sca
     }
     int top = 0;
     for (std::size_t i = first; i < last; ++i) {
-      // 127 z / A is at least 1/(2A) from a non-tie half: exact in long double for A < 2^50.
-      const long double exact = 127.0L * static_cast<long double>(z[i]) / a;
+      // M z / A is at least 1/(2A) from a non-tie half: exact in long double
+      // (64-bit mantissa) for A M < 2^57 (INT8: A < 2^50; 16-bit: A < 2^42).
+      const long double exact = levels * static_cast<long double>(z[i]) / a;
       ASSERT_EQ(q.values[i], std::llroundl(exact)) << "z " << z[i] << " A " << str(a);
       top = std::max(top, std::abs(static_cast<int>(q.values[i])));
     }
-    ASSERT_EQ(top, 127);
-    const long double exact_scale = a * unit / 127;
+    ASSERT_EQ(top, format.max_magnitude);
+    const long double exact_scale = a * unit / levels;
     ASSERT_FALSE(s.negative);
+    ASSERT_GE(s.mantissa, 1u << (format.scale_bits - 1));
+    ASSERT_LT(s.mantissa, 1u << format.scale_bits);
     ASSERT_LE(s.to_double(), exact_scale * (1 + 1e-15L));
     errors.scale.add(static_cast<double>((exact_scale - s.to_double()) / exact_scale),
                      [&] { return "A " + str(a) + " factor " + factor.describe(); });
@@ -506,11 +554,60 @@ TEST(QuantizeActivations, RoundsExactlyAndReconstructsWithinBound) {
     for (auto& v : z) v = static_cast<std::int64_t>(rng() >> (64 - bits)) - (std::int64_t{1} << (bits - 1));
     if (trial % 7 == 0) std::fill(z.begin(), z.begin() + std::min(n, group), 0);  // a zero group
     const ScaleFp factor = random_scale(rng, -40, 10);
-    check_activations(z, static_cast<int>(rng() % 24), factor, group, errors);
+    const int frac_bits = static_cast<int>(rng() % 24);
+    check_activations(quantize_activations(z, frac_bits, factor, group), z, frac_bits, factor, group,
+                      kInt8Activations, errors);
   }
   report("quantize_activations scale relative truncation", errors.scale, kScaleTruncation, "");
   EXPECT_LT(errors.scale.value, kScaleTruncation);
   report("quantize_activations value error / group absmax", errors.value, kActivationValueBound, "");
+}
+
+// The 16-bit quantizer of the hifi attention (M = 32767, 16-bit scales,
+// f = 25 fraction bits): floor(A f.m 2^25 / M) >= 2^20, so the floor and the
+// truncation to 16 bits again nest into one truncation below 2^-15; the value
+// error is at most half a step of A/M plus M steps times the scale error:
+// A (1/65534 + 2^-15), 85x below INT8's bound.
+constexpr double kActivationValueBound16 = 1.0 / 65534 + kScaleTruncation16;
+
+TEST(QuantizeActivations, SixteenBitFormatRoundsExactlyAndReconstructsWithinBound) {
+  EXPECT_EQ(activation_scale_frac(kInt8Activations), 12);  // the RTL's constant
+  EXPECT_EQ(activation_scale_frac(kInt16Activations), 25);
+  std::mt19937_64 rng(17);
+  ActivationErrors errors;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const int group = std::vector<int>{8, 16, 64, 7, 32}[trial % 5];
+    const int n = 1 + static_cast<int>(rng() % 150);
+    const int bits = 1 + static_cast<int>(rng() % 42);  // A < 2^42: the long double reference is exact
+    std::vector<std::int64_t> z(n);
+    for (auto& v : z) v = static_cast<std::int64_t>(rng() >> (64 - bits)) - (std::int64_t{1} << (bits - 1));
+    if (trial % 7 == 0) std::fill(z.begin(), z.begin() + std::min(n, group), 0);  // a zero group
+    const ScaleFp factor = random_scale(rng, -40, 10);
+    const int frac_bits = static_cast<int>(rng() % 24);
+    const QuantVector16 q = quantize_activations(z, frac_bits, factor, group, kInt16Activations);
+    check_activations(q, z, frac_bits, factor, group, kInt16Activations, errors);
+    // The INT8 format through the same function is the INT8 quantizer, value for value.
+    const QuantVector16 wide8 = quantize_activations(z, frac_bits, factor, group, kInt8Activations);
+    const QuantVector narrow = quantize_activations(z, frac_bits, factor, group);
+    ASSERT_TRUE(std::equal(wide8.values.begin(), wide8.values.end(), narrow.values.begin(), narrow.values.end()));
+    ASSERT_EQ(wide8.scales, narrow.scales);
+  }
+  report("quantize_activations 16-bit scale relative truncation", errors.scale, kScaleTruncation16, "");
+  EXPECT_LT(errors.scale.value, kScaleTruncation16);
+  report("quantize_activations 16-bit value error / group absmax", errors.value, kActivationValueBound16, "");
+  // Q16.16 groups (A = 1 .. 2^31 in units of 2^-16, factor 1 = 1024 * 2^-10)
+  // have scale exponents -46 .. -15: floor(A 2^35 / 32767) has 21 .. 52 bits.
+  for (const std::int32_t extreme : {1, -1, 65536, INT32_MAX, INT32_MIN}) {
+    const std::vector<std::int32_t> x{extreme, 0, 0, 0, 0, 0, 0, 0};
+    const QuantVector16 q = quantize_q16(x, 8, kInt16Activations);
+    EXPECT_EQ(q.values[0], extreme < 0 ? -32767 : 32767);
+    EXPECT_GE(q.scales[0].exponent, -46) << extreme;
+    EXPECT_LE(q.scales[0].exponent, -15) << extreme;
+    EXPECT_EQ(q.scales[0].exponent == -46, extreme == 1 || extreme == -1) << extreme;
+    EXPECT_EQ(q.scales[0].exponent == -15, extreme == INT32_MIN || extreme == INT32_MAX) << extreme;
+  }
+  const std::vector<std::int64_t> z{1, 2};
+  EXPECT_THROW(quantize_activations(z, 0, kUnitScale, 2, ActivationFormat{32768, 16}), std::invalid_argument);
 }
 
 TEST(QuantizeActivations, TiesRoundAwayAndBadArgumentsThrow) {
@@ -957,7 +1054,7 @@ TEST(Rope, RotatesPairsWithinBoundForPositionsBelow4096) {
 // attention
 
 // Double-precision softmax attention over the dequantized q, K and V.
-std::vector<long double> reference_attention(const QuantVector& q, const KvCache& cache, int kv_head, int pos,
+std::vector<long double> reference_attention(const QuantVector16& q, const KvCache& cache, int kv_head, int pos,
                                              std::vector<long double>& scores) {
   const int hs = cache.head_size();
   scores.assign(pos + 1, 0);
@@ -984,7 +1081,8 @@ std::vector<long double> reference_attention(const QuantVector& q, const KvCache
 // sigma_t (natural units), gaps g_t = max sigma - sigma_t, reference weights
 // w_t and v_max = max_t |V_ti|:
 // - the score coefficient q.scale * score_scale is truncated twice (delta <
-//   2^-9 relative: every gap shrinks by the factor 1 - delta) and each score
+//   2 * 2^(1 - scale_bits), 2^-9 for the RTL's 11-bit scales, 2^-14 for the
+//   hifi attention's 16: every gap shrinks by the factor 1 - delta) and each score
 //   rounds by 2^-17 in log2 units (eta = 2^-17 ln 2 natural): each weight grows
 //   by a factor <= e^(g_t delta + 2 eta) after renormalisation, so the weights
 //   move by <= 2 sum_t w_t (e^(g_t delta + 2 eta) - 1) in L1;
@@ -996,12 +1094,13 @@ std::vector<long double> reference_attention(const QuantVector& q, const KvCache
 // - floor(2^46 / l) is off by < 2^-22 relative (l < 2^24), the final rounding
 //   by half an LSB, and o's roundings (half a unit of 2^-32 per term and per
 //   rescale) by (n + tiles) / 2 / l LSB.
-double attention_bound(const std::vector<long double>& scores, long double v_max, int tiles) {
+double attention_bound(const std::vector<long double>& scores, long double v_max, int tiles, int scale_bits) {
   const long double top = *std::max_element(scores.begin(), scores.end());
   const long double eta = 0x1p-17L * std::log(2.0L);
+  const long double delta = std::ldexp(1.0L, 2 - scale_bits);
   long double mass = 0, grown = 0;
   for (const long double s : scores) mass += std::exp(s - top);
-  for (const long double s : scores) grown += std::exp(s - top) / mass * std::expm1((top - s) * 0x1p-9L + 2 * eta);
+  for (const long double s : scores) grown += std::exp(s - top) / mass * std::expm1((top - s) * delta + 2 * eta);
   const long double exp2_relative = (kExp2InterpolationLsb + 1) * 0x1p-15L;
   const long double additive = 0.5L * (static_cast<long double>(scores.size()) + tiles);
   const long double l_min = 0x1p15L * std::exp(-2 * eta) * mass * (1 - exp2_relative) - additive;
@@ -1014,9 +1113,10 @@ struct AttentionErrors {
   MaxError relative;  // error / v_max
 };
 
-void check_attention(std::mt19937_64& rng, int hs, int length, double q_sigma, bool rising, AttentionErrors& errors) {
+void check_attention(std::mt19937_64& rng, const AttentionPrecision& precision, int hs, int length, double q_sigma,
+                     bool rising, AttentionErrors& errors) {
   const int n_kv_heads = 2, kv_head = 1;
-  KvCache cache(length, n_kv_heads, hs);
+  KvCache cache(length, n_kv_heads, hs, precision);
   const std::vector<std::int32_t> q_raw = random_q16(rng, hs, q_sigma);
   for (int t = 0; t < length; ++t) {
     std::vector<std::int32_t> k = random_q16(rng, n_kv_heads * hs, 1.0);
@@ -1027,8 +1127,8 @@ void check_attention(std::mt19937_64& rng, int hs, int length, double q_sigma, b
     }
     cache.store(t, k, random_q16(rng, n_kv_heads * hs, 1.5));
   }
-  const QuantVector q = quantize_q16(q_raw, hs);
-  const ScaleFp scale = score_scale(hs);
+  const QuantVector16 q = quantize_q16(q_raw, hs, precision.query_format());
+  const ScaleFp scale = score_scale(hs, precision.scale_bits);
   std::vector<long double> scores;
   for (int pos : {length - 1, length / 2}) {
     const auto expected = reference_attention(q, cache, kv_head, pos, scores);
@@ -1047,28 +1147,115 @@ void check_attention(std::mt19937_64& rng, int hs, int length, double q_sigma, b
           return "hs " + std::to_string(hs) + " pos " + std::to_string(pos) + " tile " + std::to_string(tile) +
                  (rising ? " rising" : "");
         };
-        errors.ratio.add(e / attention_bound(scores, v_max, tiles), where);
+        errors.ratio.add(e / attention_bound(scores, v_max, tiles, precision.scale_bits), where);
         if (v_max > 0) errors.relative.add(static_cast<double>(e / v_max), where);
       }
     }
   }
 }
 
-TEST(Attention, MatchesDoubleSoftmaxWithinBoundForTilesOf1And16) {
+AttentionErrors check_attention_cases(const AttentionPrecision& precision) {
   std::mt19937_64 rng(15);
   AttentionErrors errors;
   for (const int hs : {8, 16, 64}) {
     for (const int length : {1, 2, 15, 16, 17, 31, 33, 64, 100, 200}) {
       for (const double q_sigma : {0.5, 2.5}) {
-        check_attention(rng, hs, length, q_sigma, false, errors);
-        check_attention(rng, hs, length, q_sigma, true, errors);
+        check_attention(rng, precision, hs, length, q_sigma, false, errors);
+        check_attention(rng, precision, hs, length, q_sigma, true, errors);
       }
     }
   }
+  return errors;
+}
+
+TEST(Attention, MatchesDoubleSoftmaxWithinBoundForTilesOf1And16) {
+  const AttentionErrors errors = check_attention_cases({});
   report("attention error / bound", errors.ratio, 1.0, "");
   std::cout << "[ accuracy ] attention max error / max |V|: " << errors.relative.value << " at " << errors.relative.at
             << '\n';
   ::testing::Test::RecordProperty("attention_error_over_vmax", str(errors.relative.value));
+}
+
+// The same arithmetic on 16-bit q, K and V with 16-bit scale mantissas: the
+// wider products and shifts keep every derived bound (tighter in delta).
+TEST(Attention, HifiArithmeticMatchesDoubleSoftmaxWithinBound) {
+  const AttentionErrors errors = check_attention_cases(kHifiAttention);
+  report("hifi attention error / bound", errors.ratio, 1.0, "");
+  std::cout << "[ accuracy ] hifi attention max error / max |V| (on its quantized inputs): " << errors.relative.value
+            << " at " << errors.relative.at << '\n';
+}
+
+// Double-precision softmax attention over the exact (unquantized) Q16.16
+// q, K and V: the reference for the whole unit, quantization included.
+std::vector<long double> exact_attention(std::span<const std::int32_t> q, const std::vector<std::vector<std::int32_t>>& k,
+                                         const std::vector<std::vector<std::int32_t>>& v) {
+  const std::size_t hs = q.size();
+  std::vector<long double> scores(k.size());
+  for (std::size_t t = 0; t < k.size(); ++t) {
+    long double dot = 0;
+    for (std::size_t i = 0; i < hs; ++i) dot += from_q16(q[i]) * static_cast<long double>(from_q16(k[t][i]));
+    scores[t] = dot / std::sqrt(static_cast<long double>(hs));
+  }
+  const long double top = *std::max_element(scores.begin(), scores.end());
+  long double sum = 0;
+  std::vector<long double> out(hs, 0);
+  for (std::size_t t = 0; t < k.size(); ++t) {
+    const long double p = std::exp(scores[t] - top);
+    sum += p;
+    for (std::size_t i = 0; i < hs; ++i) out[i] += p * from_q16(v[t][i]);
+  }
+  for (auto& x : out) x /= sum;
+  return out;
+}
+
+// Error of the whole attention unit against exact inputs, relative to max |V|:
+// INT8 q, K, V (half a step of absmax/127 each, 11-bit scales) against the
+// hifi format (absmax/32767, 16-bit scales), on the same random heads. The
+// INT8 inputs dominate its error; the hifi error is left to the softmax
+// arithmetic (exp2 table, Q0.16 weights, roundings), so it must be at least
+// kHifiAttentionGain times smaller, and below an absolute bound.
+constexpr double kInt8AttentionBound = 1e-2;  // measured max 6.8e-3
+constexpr double kHifiAttentionBound = 2e-4;  // measured max 7.0e-5
+constexpr double kHifiAttentionGain = 30;     // measured ratio of the maxima 97
+
+TEST(Attention, HifiFormatIsCloserToExactInputsThanInt8) {
+  std::mt19937_64 rng(16);
+  MaxError int8_error, hifi_error;
+  for (const int hs : {8, 16, 64}) {
+    for (const int length : {1, 16, 33, 100, 200}) {
+      for (const double q_sigma : {0.5, 1.5, 3.0}) {
+        const int n_kv_heads = 1;
+        std::vector<std::vector<std::int32_t>> k, v;
+        KvCache int8_cache(length, n_kv_heads, hs), hifi_cache(length, n_kv_heads, hs, kHifiAttention);
+        const std::vector<std::int32_t> q = random_q16(rng, hs, q_sigma);
+        for (int t = 0; t < length; ++t) {
+          k.push_back(random_q16(rng, hs, 1.0));
+          v.push_back(random_q16(rng, hs, 1.5));
+          int8_cache.store(t, k.back(), v.back());
+          hifi_cache.store(t, k.back(), v.back());
+        }
+        const auto expected = exact_attention(q, k, v);
+        long double v_max = 0;
+        for (const auto& row : v) {
+          for (const std::int32_t x : row) v_max = std::max(v_max, static_cast<long double>(std::fabs(from_q16(x))));
+        }
+        const auto int8_out = attention(quantize_q16(q, hs), score_scale(hs), int8_cache, 0, length - 1);
+        const auto hifi_out = attention(quantize_q16(q, hs, kHifiAttention.query_format()),
+                                        score_scale(hs, kHifiAttention.scale_bits), hifi_cache, 0, length - 1);
+        for (int i = 0; i < hs; ++i) {
+          auto where = [&] {
+            return "hs " + std::to_string(hs) + " length " + std::to_string(length) + " q sigma " + str(q_sigma);
+          };
+          int8_error.add(static_cast<double>(std::fabs(from_q16(int8_out[i]) - expected[i]) / v_max), where);
+          hifi_error.add(static_cast<double>(std::fabs(from_q16(hifi_out[i]) - expected[i]) / v_max), where);
+        }
+      }
+    }
+  }
+  report("INT8 attention error / max |V| vs exact inputs", int8_error, kInt8AttentionBound, "");
+  report("hifi attention error / max |V| vs exact inputs", hifi_error, kHifiAttentionBound, "");
+  EXPECT_LT(kHifiAttentionBound * kHifiAttentionGain, kInt8AttentionBound);
+  EXPECT_LT(hifi_error.value * kHifiAttentionGain, int8_error.value);
 }
 
 // ---------------------------------------------------------------------------

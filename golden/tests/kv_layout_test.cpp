@@ -96,5 +96,19 @@ TEST(KvLayout, SegmentRejectsBadCounts) {
   EXPECT_THROW(kv_segment(KvLayout(1, 1, 16), cache, 0, 0, 4), std::invalid_argument);
 }
 
+// The golden-only hifi attention has no RTL layout: 16-bit rows and 16-bit
+// scale mantissas fit neither the pitch nor the scale code.
+TEST(KvLayout, SegmentRefusesCachesOutsideTheRtlFormat) {
+  const KvLayout layout(1, 1, 8);
+  for (const AttentionPrecision& precision :
+       {kHifiAttention, AttentionPrecision{16, 8, 11}, AttentionPrecision{8, 8, 16}}) {
+    KvCache cache(16, 1, 8, precision);
+    cache.store(0, std::vector<std::int32_t>(8, 70000), std::vector<std::int32_t>(8, -5000));
+    EXPECT_THROW(kv_segment(layout, cache, 0, 0, 1), std::invalid_argument);
+  }
+  KvCache query_only(16, 1, 8, AttentionPrecision{8, 16, 11});  // the cache itself is INT8, but not the RTL's unit
+  EXPECT_THROW(kv_segment(layout, query_only, 0, 0, 1), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace tp::fx

@@ -5,6 +5,8 @@
 #include <random>
 
 #include "golden/default_model.h"
+#include "golden/generate.h"
+#include "golden/int/calibration.h"
 #include "golden/int/activation_planes.h"
 #include "golden/int/int_model.h"
 #include "golden/int/weight_image.h"
@@ -154,6 +156,79 @@ TEST(MixedPrecision, PlanCostsAndTheWeightImageRefusesIt) {
     EXPECT_EQ(engine.name(), bits == 8 ? "int8-mixed" : "int4-mixed");
     EXPECT_NO_THROW(engine.forward(1, 0));
   }
+}
+
+// Bytes of one quantized matrix per token at `planes` planes: per row and
+// block of 32 columns, 32 values of `bits` and an fp16 scale, per plane.
+std::int64_t matrix_bytes(std::int64_t rows, int cols, int bits, int planes) {
+  return rows * ((cols + 31) / 32) * planes * (32 * bits / 8 + 2);
+}
+
+// The hifi plan: INT8 with 3 weight planes on the embedding and the
+// classifier (shared or not) and 2 on every layer matrix, INT4 with the mixed plan's planes;
+// both with 2 activation planes and the 16-bit attention.
+TEST(HifiPlan, PlanesBytesAndAttentionFormat) {
+  const auto model = make_default_model();
+  const ModelConfig& c = model.checkpoint->config;
+  for (const int bits : {8, 4}) {
+    const QuantizedModel hifi = quantize_model(*model.checkpoint, bits, nullptr, hifi_precision_plan(c, bits));
+    const PrecisionPlan mixed = mixed_precision_plan(c, bits);
+    EXPECT_EQ(hifi.attention, kHifiAttention);
+    EXPECT_EQ(hifi.activation_planes, 2);
+    EXPECT_EQ(hifi.embedding.planes, 3);
+    EXPECT_EQ(hifi.classifier.planes, 3);
+    EXPECT_FALSE(is_plain(hifi));
+    EXPECT_THROW(write_weight_image(hifi), WeightImageError);
+    std::int64_t expected = matrix_bytes(1, c.dim, bits, 3) + matrix_bytes(c.vocab_size, c.dim, bits, 3);
+    for (int l = 0; l < c.n_layers; ++l) {
+      const int planes = bits == 8 ? 2 : mixed.layers[l].wqkv;
+      const QuantizedLayer& layer = hifi.layers[l];
+      EXPECT_EQ(layer.wqkv.planes, planes);
+      EXPECT_EQ(layer.wo.planes, planes);
+      EXPECT_EQ(layer.w13.planes, planes);
+      EXPECT_EQ(layer.w2.planes, planes);
+      expected += matrix_bytes(c.dim + 2 * c.kv_dim(), c.dim, bits, planes) + matrix_bytes(c.dim, c.dim, bits, planes) +
+                  matrix_bytes(2 * c.hidden_dim, c.dim, bits, planes) + matrix_bytes(c.dim, c.hidden_dim, bits, planes);
+    }
+    expected += (2 * c.n_layers + 1) * c.dim * 4;  // the norm gains
+    EXPECT_EQ(weight_bytes_per_token(hifi), expected);
+  }
+}
+
+// Per layer and KV head, a K and a V row and two scales: INT8 rows with
+// 2-byte scale codes, or 16-bit rows with 4-byte scales (16-bit mantissas).
+// stories260K's shape (5 layers, 4 KV heads of 8): 400 and 800 bytes.
+TEST(HifiPlan, KvBytesPerToken) {
+  QuantizedModel stories;
+  stories.config = {64, 172, 5, 8, 4, 512, 512, true};
+  EXPECT_EQ(kv_bytes_per_token(stories), 5 * 4 * 2 * (8 + 2));
+  EXPECT_EQ(kv_bytes_per_token(stories), 400);
+  stories.attention = kHifiAttention;
+  EXPECT_EQ(kv_bytes_per_token(stories), 5 * 4 * 2 * (16 + 4));
+  EXPECT_EQ(kv_bytes_per_token(stories), 800);
+  stories.attention = {16, 8, 11};  // 16-bit rows, the RTL's 2-byte scale codes
+  EXPECT_EQ(kv_bytes_per_token(stories), 5 * 4 * 2 * (16 + 2));
+}
+
+// The engines are named after their plan, and the hifi engines decode the
+// default model's text like every other integer engine (the CLI's check).
+TEST(HifiPlan, EnginesNamedAfterThePlanDecodeTheDefaultText) {
+  const auto model = make_default_model();
+  const ModelConfig& c = model.checkpoint->config;
+  const ActivationStats stats = calibrate(model.checkpoint);
+  for (const int bits : {8, 4}) {
+    IntModel engine(std::make_shared<const QuantizedModel>(
+        quantize_model(*model.checkpoint, bits, &stats, hifi_precision_plan(c, bits))));
+    EXPECT_EQ(engine.name(), bits == 8 ? "int8-hifi" : "int4-hifi");
+    Sampler greedy(c.vocab_size, {0.0f, 0.9f, 1});
+    const std::vector<int> bos{1};
+    std::string text;
+    generate(engine, greedy, bos, c.seq_len, [&](int prev, int next) { text += model.tokenizer.decode(prev, next); });
+    EXPECT_EQ(text, default_model_text()) << engine.name();
+  }
+  PrecisionPlan bad = hifi_precision_plan(c, 8);
+  bad.attention.kv_bits = 12;
+  EXPECT_THROW(quantize_model(*model.checkpoint, 8, nullptr, bad), std::invalid_argument);
 }
 
 }  // namespace
