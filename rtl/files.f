@@ -22,6 +22,7 @@ rtl/matrix/tp_block_scaler.sv
 rtl/matrix/tp_matrix_engine.sv
 rtl/matrix/tp_matrix_unit.sv
 rtl/attention/tp_kv_page_manager.sv
+rtl/attention/tp_kv_slot_bytes.sv
 rtl/attention/tp_kv_port.sv
 rtl/attention/tp_attention_engine.sv
 rtl/attention/tp_attention_unit.sv

@@ -9,7 +9,10 @@
 // the job's final tile. Read commands may run ahead of the queries: the port
 // buffers up to FifoBeats beats and the engine TileBuffers segments, so the
 // next job's segments stream in while the engine finishes this one. The
-// port's ordering rule makes a read issued after an append see it.
+// port's ordering rule makes a read issued after an append see it; a read
+// with fwd = 1 may even come before the append it must see (tp_kv_port,
+// "Forwarding"): decode reads a layer's segments while the new token's K/V
+// are still being computed.
 // A read the port refuses reaches the engine as one error beat (err_o[4]);
 // the job's values are then undefined and later jobs stay in step.
 // Configuration, timing, streams and counters: tp_kv_port and
@@ -59,6 +62,7 @@ module tp_attention_unit #(
   input  logic [LayerWidth-1:0]        rd_cmd_layer_i,
   input  logic [HeadWidth-1:0]         rd_cmd_kv_head_i,
   input  logic                         rd_cmd_last_i,
+  input  logic                         rd_cmd_fwd_i,        // forwarding: patch in the next append to this head
   // Query slots (tp_attention_engine q).
   input  logic                         q_valid_i,
   output logic                         q_ready_o,
@@ -138,7 +142,7 @@ module tp_attention_unit #(
     .rd_cmd_page_i,
     .rd_cmd_layer_i,
     .rd_cmd_kv_head_i,
-    .rd_cmd_last_i,
+    .rd_cmd_last_i, .rd_cmd_fwd_i,
     .out_valid_o     (seg_valid),
     .out_ready_i     (seg_ready),
     .out_data_o      (seg_data),

@@ -24,11 +24,13 @@
 //
 // Streams (valid/ready; a beat moves on an edge where valid && ready, and
 // valid/data hold while valid && !ready):
-//   rd_cmd   {page, layer, kv_head, last}: read one segment (one attention
-//            tile); last marks the final tile of an attention job. Taken
-//            into a one-entry register; rd_cmd_ready_o is high while it is
-//            empty or its command moves on this cycle (a function of flops),
-//            and no write command waited at the input in the previous cycle.
+//   rd_cmd   {page, layer, kv_head, last, fwd}: read one segment (one
+//            attention tile); last marks the final tile of an attention job.
+//            Taken into a one-entry register; rd_cmd_ready_o is high while it
+//            is empty or its command moves on this cycle (a function of
+//            flops), and no write command waited at the input in the
+//            previous cycle. fwd (forwarding, see below): the segment will
+//            get a token appended by the next write command to this kv_head.
 //   out      the segments' beats in command order: out_data_o (byte i of the
 //            beat at bits 8i+7:8i, exactly the memory bytes), out_seg_last_o on
 //            a segment's last beat, out_job_last_o on the last beat of a
@@ -63,6 +65,22 @@
 //   sees the token appended just before it. Reads among themselves and writes
 //   among themselves are pipelined. Neither side starves: a waiting write
 //   stops new reads from being taken; a read in the register stops new writes.
+//
+// Forwarding (decode reads a layer's segments before the new token's K/V
+// exist): a read command with fwd = 1 is read from memory as any other, but
+// its beats leave the port only once the next write command to the same
+// kv_head has been taken (a write taken on the same edge as the read is
+// earlier, not "next"), and they leave with that append's bytes (its slot's
+// scale codes, K row and V row, zeros from head_size up to the pitch) in
+// place of the memory's: what a read after the append would return. The
+// append's memory write proceeds as usual (after the reads, by the ordering
+// rule). A refused append releases the segment unpatched. Rules for the
+// user (checked by simulation assertions): the append goes to the segment's
+// page and layer; at most one fwd read per kv_head waits or is in the port,
+// and the next write to that kv_head comes after its last beat left; the
+// FIFO and the engine must be able to hold every beat read before the append
+// (the held segment blocks the beats behind it, and the append waits for
+// every read to finish).
 //
 // Errors (never silent; no memory access for a refused command):
 //   - read command with page >= NumPages, layer >= n_layers, kv_head >=
@@ -108,10 +126,12 @@
 // The memory (interconnect) must be reset with the port (AXI4 ARESETn).
 //
 // Resources (default parameters, Yosys 0.23 xcup, tp_kv_port.synth.json):
-// ~2700 LUT (most of them the W data path), 1763 FF (the write command
-// register with its two rows 1076, ten 32-bit counters 320), the weight
-// port's 512 x 513-bit data FIFO in block RAM (15 RAMB18E2), the read job
-// FIFO (64 x 2) in one RAM64M8, no DSP (every product is a shift-add).
+// see the expectations file: the W data path and the forwarding patch (two
+// tp_kv_slot_bytes), the appends' rows and codes in LUT RAM (one entry per
+// kv_head, read by the write register and by the patch), ten 32-bit
+// counters, the weight port's 512 x 513-bit data FIFO in block RAM (15
+// RAMB18E2), the read job FIFO in LUT RAM, no DSP (every product is a
+// shift-add).
 module tp_kv_port #(
   parameter int unsigned AddrWidth    = 34,                  // byte address bits (13..64)
   parameter int unsigned NumPages     = 64,                  // physical KV pages (>= 2); page field: $clog2(NumPages) + 1 bits
@@ -144,6 +164,7 @@ module tp_kv_port #(
   input  logic [LayerWidth-1:0]   rd_cmd_layer_i,
   input  logic [HeadWidth-1:0]    rd_cmd_kv_head_i,
   input  logic                    rd_cmd_last_i,     // last tile of the attention job
+  input  logic                    rd_cmd_fwd_i,      // hold the segment for the next append to its head (forwarding)
   // Segment beat stream (first beat: read command + 5 + memory latency).
   output logic                    out_valid_o,
   input  logic                    out_ready_i,
@@ -302,7 +323,7 @@ module tp_kv_port #(
   assign cfg_ok_o = cfg_ok_q;
 
   // ----------------------------------------------------- command registers ---
-  logic                  rq_valid_q, rq_last_q;
+  logic                  rq_valid_q, rq_last_q, rq_fwd_q;
   logic [PageWidth-1:0]  rq_page_q;
   logic [LayerWidth-1:0] rq_layer_q;
   logic [HeadWidth-1:0]  rq_head_q;
@@ -310,12 +331,10 @@ module tp_kv_port #(
 
   logic                  wq_valid_q;
   logic [PageWidth-1:0]  wq_page_q;
-  logic [4:0]            wq_slot_q;
+  logic [3:0]            wq_slot_q;
   logic [LayerWidth-1:0] wq_layer_q;
   logic [HeadWidth-1:0]  wq_head_q;
-  logic [511:0]          wq_k_row_q, wq_v_row_q;
-  logic [15:0]           wq_k_scale_q, wq_v_scale_q;
-  logic                  wq_bad, wr_fire, wq_done, ref_go;
+  logic                  wq_bad_q, wr_bad, wr_fire, wq_done, ref_go;
 
   logic                  rd_busy, wr_busy;        // for the ordering rule
   logic                  wr_wait_q;               // a write command waits at the input
@@ -328,8 +347,10 @@ module tp_kv_port #(
 
   assign rq_bad = ~cfg_ok_q || 32'(rq_page_q) >= NumPages || 32'(rq_layer_q) >= 32'(cfg_layers_q) ||
                   32'(rq_head_q) >= 32'(cfg_heads_q);
-  assign wq_bad = ~cfg_ok_q || 32'(wq_page_q) >= NumPages || wq_slot_q[4] ||
-                  32'(wq_layer_q) >= 32'(cfg_layers_q) || 32'(wq_head_q) >= 32'(cfg_heads_q);
+  // Judged on the command at the input (the configuration is stable while
+  // commands are in the port) and kept with it.
+  assign wr_bad = ~cfg_ok_q || 32'(wr_cmd_page_i) >= NumPages || wr_cmd_slot_i[4] ||
+                  32'(wr_cmd_layer_i) >= 32'(cfg_layers_q) || 32'(wr_cmd_kv_head_i) >= 32'(cfg_heads_q);
 
   // ------------------------------------------------------- address unit ---
   // Shared by the two command registers: a read moves on only while no write
@@ -395,6 +416,7 @@ module tp_kv_port #(
       rq_layer_q <= rd_cmd_layer_i;
       rq_head_q  <= rd_cmd_kv_head_i;
       rq_last_q  <= rd_cmd_last_i;
+      rq_fwd_q   <= rd_cmd_fwd_i;
     end
   end
 
@@ -432,41 +454,105 @@ module tp_kv_port #(
     end
   end
 
-  // Job FIFO: one entry {refused, last} per read command, in order, from the
-  // command register to its last output beat (LUT RAM, asynchronous read).
-  logic [1:0]           jf_mem [MaxReadCmds];
+  // Job FIFO: one entry {refused, last, fwd, kv_head} per read command, in
+  // order, from the command register to its last output beat (LUT RAM,
+  // asynchronous read).
+  localparam int unsigned JobWidth = 3 + HeadWidth;
+  logic [JobWidth-1:0]  jf_mem [MaxReadCmds];
   logic [JobPtrWidth:0] jf_wr_q, jf_rd_q;   // one wrap bit
-  logic                 jf_empty, jf_pop, head_err, head_last;
-  logic [1:0]           jf_head;
+  logic                 jf_empty, jf_pop, head_err, head_last, head_fwd;
+  logic [HeadWidth-1:0] head_kv_head;
+  logic [JobWidth-1:0]  jf_head;
 
   assign jf_empty = jf_wr_q == jf_rd_q;
   assign jf_full  = (jf_wr_q ^ jf_rd_q) == {1'b1, {JobPtrWidth{1'b0}}};
   assign jf_head  = jf_mem[jf_rd_q[JobPtrWidth-1:0]];
-  assign head_err = jf_head[1];
-  assign head_last = jf_head[0];
+  assign {head_err, head_last, head_fwd, head_kv_head} = jf_head;
 
   always_ff @(posedge clk_i) begin
     if (rq_go) begin
-      jf_mem[jf_wr_q[JobPtrWidth-1:0]] <= {rq_bad, rq_last_q};
+      jf_mem[jf_wr_q[JobPtrWidth-1:0]] <= {rq_bad, rq_last_q, rq_fwd_q, rq_head_q};
     end
   end
 
-  // Output: the head entry's error beat, or the weight port's beats.
-  assign out_valid_o    = ~jf_empty & (head_err | wp_valid);
-  assign out_data_o     = wp_data;  // undefined on an error beat
+  // Forwarding. Each KV head keeps its latest append (slot, rows, codes) in
+  // fwd_mem; the write register reads its command from there too. A read
+  // taken with fwd = 1 sets its head's wait bit, the next write command to
+  // that head clears it (a write on the same edge counts as earlier); until
+  // then the segment's beats stay in the port, and they leave with the
+  // append's bytes in place of the memory's (its slot's scale codes and rows:
+  // exactly what the append writes). So the read need not wait for the
+  // append to be computed, and the append need not reach memory first.
+  localparam int unsigned Heads    = 1 << HeadWidth;
+  logic [1055:0]        fwd_mem [Heads];       // {k code, v code, k row, v row}
+  logic [4:0]           fwd_tag_mem [Heads];   // {refused, slot}
+  logic [Heads-1:0]     fwd_wait_q;
+  logic [1055:0]        fwd_out, fwd_wr;
+  logic [4:0]           fwd_tag;
+  logic                 out_hold;
+  logic [5:0]           out_beat_q;       // beat of the segment on out
+  logic [5:0]           fwd_k_beat, fwd_v_beat;
+  logic [1:0]           fwd_part;
+  logic [511:0]         fwd_data;
+  logic [63:0]          fwd_strb;
+
+  always_ff @(posedge clk_i) begin
+    if (wr_fire) begin
+      fwd_mem[wr_cmd_kv_head_i]     <= {wr_cmd_k_scale_i, wr_cmd_v_scale_i, wr_cmd_k_row_i, wr_cmd_v_row_i};
+      fwd_tag_mem[wr_cmd_kv_head_i] <= {wr_bad, wr_cmd_slot_i[3:0]};
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      fwd_wait_q <= '0;
+    end else begin
+      if (wr_fire) fwd_wait_q[wr_cmd_kv_head_i] <= 1'b0;
+      if (rd_fire && rd_cmd_fwd_i) fwd_wait_q[rd_cmd_kv_head_i] <= 1'b1;
+    end
+  end
+
+  assign fwd_out  = fwd_mem[head_kv_head];
+  assign fwd_tag  = fwd_tag_mem[head_kv_head];
+  assign out_hold = head_fwd & fwd_wait_q[head_kv_head];
+
+  always_comb begin
+    if (!head_fwd || fwd_tag[4]) fwd_part = 2'd3;  // nothing to patch (a refused append wrote nothing)
+    else if (out_beat_q == 6'd0) fwd_part = 2'd0;
+    else if (out_beat_q == fwd_k_beat) fwd_part = 2'd1;
+    else if (out_beat_q == fwd_v_beat) fwd_part = 2'd2;
+    else fwd_part = 2'd3;
+  end
+
+  tp_kv_slot_bytes u_fwd_bytes (
+    .pl_i(pl_q), .hs_i(cfg_hs_q), .slot_i(fwd_tag[3:0]), .part_i(fwd_part),
+    .k_row_i(fwd_out[1023:512]), .v_row_i(fwd_out[511:0]),
+    .k_code_i(fwd_out[1055:1040]), .v_code_i(fwd_out[1039:1024]),
+    .k_beat_o(fwd_k_beat), .v_beat_o(fwd_v_beat), .data_o(fwd_data), .strb_o(fwd_strb));
+
+  // Output: the head entry's error beat, or the weight port's beats (patched).
+  logic [511:0] out_data;
+  for (genvar j = 0; j < 64; j++) begin : gen_patch
+    assign out_data[8*j +: 8] = fwd_strb[j] ? fwd_data[8*j +: 8] : wp_data[8*j +: 8];
+  end
+
+  assign out_valid_o    = ~jf_empty & (head_err | (wp_valid & ~out_hold));
+  assign out_data_o     = out_data;  // undefined on an error beat
   assign out_seg_last_o = head_err | wp_last;
   assign out_job_last_o = (head_err | wp_last) & head_last;
   assign out_err_o      = head_err;
-  assign wp_ready       = out_ready_i & ~jf_empty & ~head_err;
+  assign wp_ready       = out_ready_i & ~jf_empty & ~head_err & ~out_hold;
   assign jf_pop         = out_valid_o & out_ready_i & out_seg_last_o;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      jf_wr_q <= '0;
-      jf_rd_q <= '0;
+      jf_wr_q    <= '0;
+      jf_rd_q    <= '0;
+      out_beat_q <= '0;
     end else begin
       if (rq_go) jf_wr_q <= jf_wr_q + 1'b1;
       if (jf_pop) jf_rd_q <= jf_rd_q + 1'b1;
+      if (out_valid_o && out_ready_i) out_beat_q <= out_seg_last_o ? 6'd0 : out_beat_q + 6'd1;
     end
   end
 
@@ -480,29 +566,29 @@ module tp_kv_port #(
   assign wr_cmd_ready_o = ~wq_valid_q & ~rd_busy;
   assign wr_fire        = wr_cmd_valid_i & wr_cmd_ready_o;
 
+  // The rows and scale codes stay in fwd_mem (written on the same edge).
   always_ff @(posedge clk_i) begin
     if (wr_fire) begin
-      wq_page_q    <= wr_cmd_page_i;
-      wq_slot_q    <= wr_cmd_slot_i;
-      wq_layer_q   <= wr_cmd_layer_i;
-      wq_head_q    <= wr_cmd_kv_head_i;
-      wq_k_row_q   <= wr_cmd_k_row_i;
-      wq_v_row_q   <= wr_cmd_v_row_i;
-      wq_k_scale_q <= wr_cmd_k_scale_i;
-      wq_v_scale_q <= wr_cmd_v_scale_i;
+      wq_page_q  <= wr_cmd_page_i;
+      wq_slot_q  <= wr_cmd_slot_i[3:0];
+      wq_layer_q <= wr_cmd_layer_i;
+      wq_head_q  <= wr_cmd_kv_head_i;
+      wq_bad_q   <= wr_bad;
     end
   end
+  assign fwd_wr = fwd_mem[wq_head_q];
 
-  // Beat offsets in the segment: slot * pitch bytes into the K rows.
-  logic [9:0] k_byte;                 // slot * pitch (< 1024)
-  logic [5:0] row_byte;               // the row's first byte within its beat
-  logic [5:0] k_beat, v_beat;         // 1 .. 16, 3 .. 32
-  logic [5:0] aw_beat;
+  // Beat 0 (the two scale codes; the strobes pick the slot's), the K row's
+  // beat, the V row's beat.
+  logic [5:0]   k_beat, v_beat, aw_beat;
+  logic [511:0] w_data;
+  logic [63:0]  w_strb;
 
-  assign k_byte   = 10'(wq_slot_q[3:0]) << pl_q;
-  assign row_byte = k_byte[5:0];
-  assign k_beat   = 6'd1 + 6'(k_byte[9:6]);
-  assign v_beat   = k_beat + (6'd1 << (pl_q - 3'd2));  // + 16 * pitch / 64
+  tp_kv_slot_bytes u_wr_bytes (
+    .pl_i(pl_q), .hs_i(cfg_hs_q), .slot_i(wq_slot_q), .part_i(w_idx_q),
+    .k_row_i(fwd_wr[1023:512]), .v_row_i(fwd_wr[511:0]),
+    .k_code_i(fwd_wr[1055:1040]), .v_code_i(fwd_wr[1039:1024]),
+    .k_beat_o(k_beat), .v_beat_o(v_beat), .data_o(w_data), .strb_o(w_strb));
 
   always_comb begin
     unique case (aw_idx_q)
@@ -512,39 +598,16 @@ module tp_kv_port #(
     endcase
   end
 
-  assign m_axi_awvalid_o = wq_valid_q & ~wq_bad & (aw_idx_q != 2'd3) & (32'(wb_pend_q) < MaxWrBeats);
+  assign m_axi_awvalid_o = wq_valid_q & ~wq_bad_q & (aw_idx_q != 2'd3) & (32'(wb_pend_q) < MaxWrBeats);
   assign m_axi_awaddr_o  = {seg_base + BeatAddrWidth'(aw_beat), 6'd0};
   assign m_axi_awlen_o   = 8'd0;
   assign m_axi_awsize_o  = 3'd6;
   assign m_axi_awburst_o = 2'b01;
   assign aw_fire         = m_axi_awvalid_o & m_axi_awready_i;
 
-  // W data: beat 0 holds the two scale codes repeated (the strobes pick the
-  // slot's), a row beat the row, zeroed from head_size on and repeated every
-  // pitch bytes (the strobes pick the slot's pitch bytes).
-  logic [511:0] row_sel, row_masked, row_rep;
-  logic [63:0]  row_strb, scale_strb;
-
-  assign row_sel = w_idx_q[1] ? wq_v_row_q : wq_k_row_q;
-
-  for (genvar j = 0; j < 64; j++) begin : gen_row_byte
-    assign row_masked[8*j +: 8] = (7'(j) < cfg_hs_q) ? row_sel[8*j +: 8] : 8'd0;
-    always_comb begin
-      unique case (pl_q)
-        3'd3:    row_rep[8*j +: 8] = row_masked[8*(j % 8) +: 8];
-        3'd4:    row_rep[8*j +: 8] = row_masked[8*(j % 16) +: 8];
-        3'd5:    row_rep[8*j +: 8] = row_masked[8*(j % 32) +: 8];
-        default: row_rep[8*j +: 8] = row_masked[8*j +: 8];
-      endcase
-    end
-  end
-
-  assign row_strb   = ~(~64'd0 << (7'd1 << pl_q)) << row_byte;
-  assign scale_strb = (64'h3 << {wq_slot_q[3:0], 1'b0}) | (64'h3 << (6'd32 + {1'b0, wq_slot_q[3:0], 1'b0}));
-
-  assign m_axi_wvalid_o = wq_valid_q & ~wq_bad & (w_idx_q != 2'd3);
-  assign m_axi_wdata_o  = (w_idx_q == 2'd0) ? {{16{wq_v_scale_q}}, {16{wq_k_scale_q}}} : row_rep;
-  assign m_axi_wstrb_o  = (w_idx_q == 2'd0) ? scale_strb : row_strb;
+  assign m_axi_wvalid_o = wq_valid_q & ~wq_bad_q & (w_idx_q != 2'd3);
+  assign m_axi_wdata_o  = w_data;
+  assign m_axi_wstrb_o  = w_strb;
   assign m_axi_wlast_o  = 1'b1;
   assign w_fire         = m_axi_wvalid_o & m_axi_wready_i;
 
@@ -556,7 +619,7 @@ module tp_kv_port #(
 
   assign wq_done = (aw_idx_q == 2'd3 || (aw_fire && aw_idx_q == 2'd2)) &&
                    (w_idx_q == 2'd3 || (w_fire && w_idx_q == 2'd2));
-  assign ref_go  = wq_valid_q & wq_bad & (wb_pend_q == '0) & ~rsp_valid_q;
+  assign ref_go  = wq_valid_q & wq_bad_q & (wb_pend_q == '0) & ~rsp_valid_q;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -668,10 +731,26 @@ module tp_kv_port #(
 
   // ----------------------------------------------------------- assertions ---
 `ifndef SYNTHESIS
-  tp_stream_checker #(.Width(PageWidth + LayerWidth + HeadWidth + 1), .Name("tp_kv_port rd_cmd")) u_rd_check (
+  tp_stream_checker #(.Width(PageWidth + LayerWidth + HeadWidth + 2), .Name("tp_kv_port rd_cmd")) u_rd_check (
     .clk_i, .rst_ni, .valid_i(rd_cmd_valid_i), .ready_i(rd_cmd_ready_o),
-    .data_i({rd_cmd_page_i, rd_cmd_layer_i, rd_cmd_kv_head_i, rd_cmd_last_i})
+    .data_i({rd_cmd_page_i, rd_cmd_layer_i, rd_cmd_kv_head_i, rd_cmd_last_i, rd_cmd_fwd_i})
   );
+  // The fwd read of each kv_head from its command to its segment's last beat.
+  logic [Heads-1:0]      fwd_live_q;
+  logic [PageWidth-1:0]  fwd_page_q [Heads];
+  logic [LayerWidth-1:0] fwd_layer_q [Heads];
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      fwd_live_q <= '0;
+    end else begin
+      if (jf_pop && head_fwd) fwd_live_q[head_kv_head] <= 1'b0;
+      if (rd_fire && rd_cmd_fwd_i) begin
+        fwd_live_q[rd_cmd_kv_head_i]  <= 1'b1;
+        fwd_page_q[rd_cmd_kv_head_i]  <= rd_cmd_page_i;
+        fwd_layer_q[rd_cmd_kv_head_i] <= rd_cmd_layer_i;
+      end
+    end
+  end
   tp_stream_checker #(.Width(PageWidth + 5 + LayerWidth + HeadWidth + 1024 + 32), .Name("tp_kv_port wr_cmd"))
     u_wr_check (
     .clk_i, .rst_ni, .valid_i(wr_cmd_valid_i), .ready_i(wr_cmd_ready_o),
@@ -708,6 +787,16 @@ module tp_kv_port #(
       end
       if (wp_valid && wp_ready) begin
         assert (!jf_empty && !head_err) else $error("tp_kv_port: segment beat without its command");
+      end
+      // Forwarding rules: one fwd read per kv_head at a time, its append
+      // names its segment, no second append before the patched beats left.
+      if (rd_fire && rd_cmd_fwd_i) begin
+        assert (!fwd_live_q[rd_cmd_kv_head_i]) else $error("tp_kv_port: a second fwd read for one kv_head");
+      end
+      if (wr_fire && fwd_live_q[wr_cmd_kv_head_i]) begin
+        assert (fwd_wait_q[wr_cmd_kv_head_i]) else $error("tp_kv_port: an append before its fwd segment left");
+        assert (wr_cmd_page_i == fwd_page_q[wr_cmd_kv_head_i] && wr_cmd_layer_i == fwd_layer_q[wr_cmd_kv_head_i])
+          else $error("tp_kv_port: the append after a fwd read names another segment");
       end
     end
   end

@@ -1120,7 +1120,39 @@ module tp_token_pipeline #(
   // (the responses are checked for errors as they come).
   assign kv_done = is_kv && au_wr_valid && au_wr_ready && kv_sent_q + 1'b1 == kv_appends;
 
-  // ATT: segment reads, one job per (KV head, chunk of tokens).
+  // ATT: segment reads, one job per (KV head, chunk of tokens). Decode reads
+  // the layer's segments ahead, from the start of NORM_ATT, while q, k and v
+  // are computed: each job's last segment (the page of the new position) is
+  // read with fwd, and the KV port patches the token's append into it
+  // (tp_kv_port, "Forwarding"), so attention starts as soon as its queries
+  // are quantized. Only while the port can hold every segment of the layer
+  // (its read command FIFO and data FIFO: tp_kv_port defaults); beyond
+  // that, reads start with ATT, after the appends.
+  localparam int unsigned PrefetchCmds  = 64;
+  localparam int unsigned PrefetchBeats = 512;
+  localparam int unsigned PfCmdW = LPageW + 6;
+  logic [LPageW:0]   pf_pages;      // pages of the decode position: pos / 16 + 1
+  logic [PfCmdW-1:0] pf_cmds;       // segments of the layer: n_kv_heads x pages
+  logic [PfCmdW+5:0] pf_beats;      // x (1 + pitch / 2)
+  logic [2:0]        pf_half_pitch; // log2(pitch / 2)
+  logic              pf_ok_q, ar_fwd_q;
+
+  assign pf_pages      = {1'b0, pos0_q[$clog2(PageSize) +: LPageW]} + 1'b1;
+  assign pf_half_pitch = hs_w == 4'd1 ? 3'd2 : hs_w == 4'd2 ? 3'd3 : hs_w <= 4'd4 ? 3'd4 : 3'd5;
+  always_comb begin
+    pf_cmds = '0;
+    for (int b = 0; b < 5; b++) begin
+      if (cfg_n_kv_heads_i[b]) pf_cmds = pf_cmds + (PfCmdW'(pf_pages) << b);
+    end
+  end
+  assign pf_beats = (PfCmdW + 6)'(pf_cmds) + ((PfCmdW + 6)'(pf_cmds) << pf_half_pitch);
+  always_ff @(posedge clk_i) begin
+    pf_ok_q <= stream_q && 32'(pf_cmds) <= PrefetchCmds && 32'(pf_beats) <= PrefetchBeats;
+  end
+
+  logic            ar_start;
+  assign ar_start = uop_done && (pf_ok_q ? uop_next == UopNormAtt : uop_next == UopAtt);
+
   logic            ar_active_q;
   logic [4:0]      ar_kvh_q;
   logic [TokW-1:0] ar_t0_q;
@@ -1146,8 +1178,9 @@ module tp_token_pipeline #(
     if (!rst_ni) begin
       ar_active_q   <= 1'b0;
       jobs_issued_q <= '0;
-    end else if (uop_done && uop_next == UopAtt) begin
+    end else if (ar_start) begin
       ar_active_q   <= 1'b1;
+      ar_fwd_q      <= pf_ok_q;
       ar_kvh_q      <= '0;
       ar_t0_q       <= '0;
       ar_page_q     <= '0;
@@ -1227,6 +1260,7 @@ module tp_token_pipeline #(
     .rd_cmd_valid_i(au_rd_valid), .rd_cmd_ready_o(au_rd_ready),
     .rd_cmd_page_i(APageW'(page_mem[{seq_q, ar_page_q[LPageW-1:0]}])),
     .rd_cmd_layer_i(LayerW'(layer_q)), .rd_cmd_kv_head_i(HeadW'(ar_kvh_q)), .rd_cmd_last_i(ar_job_end),
+    .rd_cmd_fwd_i(ar_fwd_q && ar_job_end),
     .q_valid_i(au_q_valid), .q_ready_o(au_q_ready), .q_data_i(hq_out_q),
     .q_scale_m_i(hq_scale_m), .q_scale_e_i(hq_scale_e),
     .q_pos_i(PosW'(pos0_q + 16'(hq_tag[TagT +: TokW]))), .q_last_i(hq_tag[TagJobLast]),

@@ -30,6 +30,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -77,6 +78,7 @@ struct Config {
 struct RdCmd {
   unsigned page = 0, layer = 0, head = 0;
   bool last = false;
+  bool fwd = false;  // forwarding: carries the next append to this head (KvPortBench::forward)
   bool operator==(const RdCmd&) const = default;
 };
 
@@ -143,6 +145,7 @@ struct KvPortBench {
               h->rd_cmd_layer_i = c.layer;
               h->rd_cmd_kv_head_i = c.head;
               h->rd_cmd_last_i = c.last;
+              h->rd_cmd_fwd_i = c.fwd;
             },
             [this] { return h->rd_cmd_ready_o != 0; }, StallGenerator(stalls.cmd, 103)),
         hbm(h, read_ports(), tp::tb::axi_write_ports(h), std::move(memory), with_stalls(std::move(hbm_config), stalls)),
@@ -242,7 +245,38 @@ struct KvPortBench {
       beats[i].seg_last = i + 1 == beats.size();
       beats[i].job_last = beats[i].seg_last && c.last;
     }
+    if (c.fwd) {  // the segment as it is after the next append to its head
+      auto& next = forward[c.head];
+      EXPECT_FALSE(next.empty()) << "a fwd read without its append in KvPortBench::forward";
+      if (next.empty()) return beats;
+      if (!write_refused(next.front())) {
+        for (const auto& [offset, value] : slot_bytes(next.front())) {
+          beats[offset / kHbmBeatBytes].data[offset % kHbmBeatBytes] = value;
+        }
+      }
+      next.pop_front();
+    }
     return beats;
+  }
+
+  // The bytes an append writes, as (offset in its segment, value): the
+  // slot's scale codes and its K and V rows, zeros from head_size to the pitch.
+  std::vector<std::pair<uint64_t, uint8_t>> slot_bytes(const WrCmd& c) const {
+    const int slot = static_cast<int>(c.slot);
+    const auto at = [](int offset) { return static_cast<uint64_t>(offset); };
+    std::vector<std::pair<uint64_t, uint8_t>> bytes = {
+        {at(KvLayout::key_scale_offset(slot)), static_cast<uint8_t>(c.k_scale)},
+        {at(KvLayout::key_scale_offset(slot)) + 1, static_cast<uint8_t>(c.k_scale >> 8)},
+        {at(KvLayout::value_scale_offset(slot)), static_cast<uint8_t>(c.v_scale)},
+        {at(KvLayout::value_scale_offset(slot)) + 1, static_cast<uint8_t>(c.v_scale >> 8)}};
+    const auto put_row = [&](uint64_t row_at, const std::array<uint8_t, 64>& row) {
+      for (int i = 0; i < layout->pitch(); ++i) {
+        bytes.emplace_back(row_at + at(i), i < static_cast<int>(cfg.head_size) ? row[static_cast<size_t>(i)] : 0);
+      }
+    };
+    put_row(at(layout->key_offset(slot)), c.k);
+    put_row(at(layout->value_offset(slot)), c.v);
+    return bytes;
   }
 
   // Applies an accepted write to the expected image; returns its status.
@@ -250,32 +284,14 @@ struct KvPortBench {
     ++writes_accepted;
     if (write_refused(c)) return kStatusRefused;
     const uint64_t seg = segment_address(c.page, c.layer, c.head);
-    const int slot = static_cast<int>(c.slot);
-    const int pitch = layout->pitch();
-    const uint64_t k_at = seg + static_cast<uint64_t>(layout->key_offset(slot));
-    const uint64_t v_at = seg + static_cast<uint64_t>(layout->value_offset(slot));
     unsigned status = kStatusOk;
-    const auto beat_ok = [&](uint64_t addr) {
-      const bool good = !bad_beats.contains(addr & ~uint64_t{63});
-      if (!good) status = kStatusMemError;
-      return good;
-    };
-    if (beat_ok(seg)) {
-      const uint64_t ks = seg + static_cast<uint64_t>(KvLayout::key_scale_offset(slot));
-      const uint64_t vs = seg + static_cast<uint64_t>(KvLayout::value_scale_offset(slot));
-      expected[ks] = static_cast<uint8_t>(c.k_scale);
-      expected[ks + 1] = static_cast<uint8_t>(c.k_scale >> 8);
-      expected[vs] = static_cast<uint8_t>(c.v_scale);
-      expected[vs + 1] = static_cast<uint8_t>(c.v_scale >> 8);
-    }
-    const auto put_row = [&](uint64_t at, const std::array<uint8_t, 64>& row) {
-      if (!beat_ok(at)) return;
-      for (int i = 0; i < pitch; ++i) {
-        expected[at + static_cast<uint64_t>(i)] = i < static_cast<int>(cfg.head_size) ? row[static_cast<size_t>(i)] : 0;
+    for (const auto& [offset, value] : slot_bytes(c)) {
+      if (bad_beats.contains((seg + offset) & ~uint64_t{63})) {
+        status = kStatusMemError;
+        continue;
       }
-    };
-    put_row(k_at, c.k);
-    put_row(v_at, c.v);
+      expected[seg + offset] = value;
+    }
     return status;
   }
 
@@ -344,6 +360,7 @@ struct KvPortBench {
   std::optional<KvLayout> layout;
   std::set<uint64_t> bad_beats;
   std::vector<std::function<bool()>> more_to_come;  // e.g. a Script not yet fully pushed
+  std::map<unsigned, std::deque<WrCmd>> forward;  // per KV head: the appends fwd reads carry, in order
   uint64_t reads_accepted = 0, writes_accepted = 0;
 };
 
@@ -481,13 +498,22 @@ class Script final : public tp::tb::Component {
   void add(const std::vector<RdCmd>& r) {
     for (const auto& c : r) items_.push_back({false, {}, c});
   }
+  // Later commands wait until every earlier read's beats have left the port
+  // (what decode does between layers: attention consumes them first).
+  void barrier() { items_.push_back({false, {}, {}, true}); }
   bool done() const { return next_ == items_.size(); }
   void commit(uint64_t) override {
     while (next_ < items_.size()) {
       const Item& it = items_[next_];
-      if (it.write ? !b_.rd.done() : !b_.wr.done()) return;
-      if (it.write) b_.wr.push(it.w);
-      else b_.rd.push(it.r);
+      if (it.barrier) {
+        if (!b_.rd.done() || b_.out_sb.pending() != 0) return;
+      } else if (it.write ? !b_.rd.done() : !b_.wr.done()) {
+        return;
+      } else if (it.write) {
+        b_.wr.push(it.w);
+      } else {
+        b_.rd.push(it.r);
+      }
       ++next_;
     }
   }
@@ -498,6 +524,7 @@ class Script final : public tp::tb::Component {
     bool write;
     WrCmd w;
     RdCmd r;
+    bool barrier = false;
   };
   KvPortBench& b_;
   std::vector<Item> items_;
@@ -803,6 +830,86 @@ TEST(KvPort, ReadWaitsForEveryEarlierWriteAcknowledgement) {
   for (size_t j = 0; j < 5; ++j) {
     EXPECT_GT(b->out.beat_cycles()[5 * j] - b->wr.accept_cycles()[j], 300u);
   }
+}
+
+// ------------------------------------------------------------ forwarding ---
+// Decode's order: a layer's read jobs first, each job's last segment (the page
+// of the new position) with fwd, then the appends of that layer's heads; the
+// next layer's reads once these segments have left (the port's rule).
+// The memory is random, so the slot read before the append holds garbage:
+// every fwd segment must leave with the append's bytes (the golden image
+// after the write), and only after its append was taken; the memory ends as
+// the appends leave it. Head sizes of every pitch, with and without stalls.
+class KvPortForwarding : public ::testing::TestWithParam<std::tuple<unsigned, double>> {};
+
+TEST_P(KvPortForwarding, FwdSegmentsCarryTheNextAppendAndWaitForIt) {
+  const auto [head_size, stall] = GetParam();
+  const Config cfg{.base = 64 * 5, .n_layers = 2, .n_kv_heads = 4, .head_size = head_size};
+  auto b = make_bench(cfg, region_memory(cfg, head_size), HbmConfig{.latency = 100, .max_outstanding = 64, .b_latency = 30},
+                      Stalls{.cmd = stall, .out = stall, .mem = stall});
+  Script script(*b);
+  OrderProbe probe(*b);
+  b->h.reset();
+  Traffic t(cfg, head_size);
+  t.open(1, 40);
+  std::vector<size_t> fwd_first_beats;  // index of each fwd segment's first out beat, in order
+  size_t beats = 0;
+  const size_t seg_beats = static_cast<size_t>(b->layout->segment_beats());
+  for (int token = 0; token < 36; ++token) {
+    const auto appends = t.append(0);
+    for (unsigned l = 0; l < cfg.n_layers; ++l) {
+      std::vector<WrCmd> layer_appends;
+      for (unsigned hd = 0; hd < cfg.n_kv_heads; ++hd) {
+        auto job = t.job(0, l, hd);
+        job.back().fwd = true;
+        beats += job.size() * seg_beats;
+        fwd_first_beats.push_back(beats - seg_beats);
+        script.add(job);
+        const WrCmd& append = appends[l * cfg.n_kv_heads + hd];
+        b->forward[hd].push_back(append);
+        layer_appends.push_back(append);
+      }
+      script.add(layer_appends);
+      script.barrier();
+    }
+  }
+  b->drain(400000);
+  EXPECT_TRUE(b->memory_matches());
+  EXPECT_EQ(probe.overlap, 0u);
+  ASSERT_EQ(b->out.beats().size(), beats);
+  ASSERT_EQ(b->wr.accept_cycles().size(), fwd_first_beats.size());
+  for (size_t k = 0; k < fwd_first_beats.size(); ++k) {
+    EXPECT_GT(b->out.beat_cycles()[fwd_first_beats[k]], b->wr.accept_cycles()[k]) << "fwd segment " << k;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(HeadSizes, KvPortForwarding,
+                         ::testing::Combine(::testing::Values(8u, 16u, 48u, 64u), ::testing::Values(0.0, 0.3)));
+
+// A refused append releases its fwd segment unpatched (the memory's bytes),
+// and the port goes on: the next token's fwd read carries its append.
+TEST(KvPort, RefusedAppendReleasesItsFwdSegmentUnpatched) {
+  const Config cfg{.base = 0, .n_layers = 1, .n_kv_heads = 2, .head_size = 16};
+  auto b = make_bench(cfg, region_memory(cfg, 12), HbmConfig{.latency = 40, .max_outstanding = 64, .b_latency = 20});
+  Script script(*b);
+  b->h.reset();
+  Traffic t(cfg, 12);
+  t.open(1, 32);
+  for (int token = 0; token < 3; ++token) {
+    auto appends = t.append(0);
+    if (token == 1) appends[1].slot = 16 + appends[1].slot;  // refused: slot out of range
+    for (unsigned hd = 0; hd < cfg.n_kv_heads; ++hd) {
+      auto job = t.job(0, 0, hd);
+      job.back().fwd = true;
+      script.add(job);
+      b->forward[hd].push_back(appends[hd]);
+    }
+    script.add(appends);
+    script.barrier();
+  }
+  b->drain(20000);
+  EXPECT_TRUE(b->memory_matches());
+  EXPECT_EQ(b->h->err_wr_refused_o, 1u);
 }
 
 // A waiting write stops new reads; a read in the port stops new writes: a

@@ -4,7 +4,7 @@
 tokenpipe_rtl_test(MODULE tp_accel_top SOURCES top/tp_accel_top_test.cpp
   DEPS tp_fifo tp_host_csr tp_kv_page_manager tp_sequencer tp_ram tp_weight_port tp_embedding
        tp_rsqrt tp_quant_divider tp_act_quant tp_rmsnorm tp_rope tp_head_quant tp_exp2 tp_reciprocal
-       tp_kv_port tp_attention_engine tp_attention_unit tp_pe_column tp_block_scaler tp_matrix_engine
+       tp_kv_slot_bytes tp_kv_port tp_attention_engine tp_attention_unit tp_pe_column tp_block_scaler tp_matrix_engine
        tp_matrix_unit tp_residual_add tp_silu tp_argmax tp_delay_line tp_stream_register
        tp_token_pipeline)
 if(TARGET tp_accel_top_rtl)

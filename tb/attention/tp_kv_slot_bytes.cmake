@@ -1,0 +1,1 @@
+tokenpipe_rtl_test(MODULE tp_kv_slot_bytes SOURCES attention/tp_kv_slot_bytes_test.cpp)
