@@ -27,7 +27,8 @@ module tp_matrix_unit #(
   parameter int unsigned MaxInGroups  = tp_pkg::MaxHiddenDim / tp_pkg::QuantGroup,
   parameter int unsigned AddrWidth    = 34,
   parameter int unsigned CounterWidth = 32,
-  parameter int unsigned LoadBeats    = 1   // weight beats per cycle into the engine: 1 or 2
+  parameter int unsigned LoadBeats    = 1,  // weight beats per cycle into the engine: 1 or 2
+  parameter int unsigned FifoBeats    = 512 // the weight port's data FIFO (prefetch depth), power of two >= 64
 ) (
   input  logic                                clk_i,
   input  logic                                rst_ni,
@@ -99,7 +100,7 @@ module tp_matrix_unit #(
   logic [CounterWidth-1:0]  port_busy, port_out_stall;
 
   tp_weight_port #(
-    .AddrWidth(AddrWidth), .LenWidth(20), .CounterWidth(CounterWidth), .OutBeats(LoadBeats)
+    .AddrWidth(AddrWidth), .LenWidth(20), .CounterWidth(CounterWidth), .OutBeats(LoadBeats), .FifoBeats(FifoBeats)
   ) u_port (
     .clk_i, .rst_ni,
     .cmd_valid_i(port_valid), .cmd_ready_o(port_ready), .cmd_addr_i(cmd_addr_i), .cmd_beats_i(cmd_beats_i),

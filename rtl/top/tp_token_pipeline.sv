@@ -63,6 +63,10 @@ module tp_token_pipeline #(
   parameter int unsigned MatrixRows   = 16,
   parameter int unsigned MatrixCols   = 16,
   parameter int unsigned MatrixLoadBeats = 2,
+  // Weight beats the matrix unit's port prefetches during the vector work:
+  // 1024 costs no more block RAM than 512 with two beats a cycle (two banks
+  // of 512 x 36 RAMB18s instead of half-full ones).
+  parameter int unsigned MatrixFifoBeats = 1024,
   // Derived: do not override.
   parameter int unsigned TokW         = $clog2(MaxBlock),
   parameter int unsigned SeqW         = $clog2(MaxSeqs),
@@ -301,6 +305,7 @@ module tp_token_pipeline #(
   logic [SeqW-1:0]     seq_q;
   logic                logits_q;
   logic                stream_q;       // T = 1: attention and SiLU outputs go straight to tp_act_quant
+  logic                pf_ok_q;        // T = 1 and the layer's KV segments fit the port: read ahead, ATT folded into KV
   logic [3:0]          err_q;
   logic                done_q;
   logic [14:0]         res_token_q;
@@ -320,7 +325,7 @@ module tp_token_pipeline #(
       UopNormAtt: uop_next = UopMatQkv;
       UopMatQkv:  uop_next = UopRope;
       UopRope:    uop_next = UopKv;
-      UopKv:      uop_next = UopAtt;
+      UopKv:      uop_next = pf_ok_q ? UopMatWo : UopAtt;   // decode read-ahead: ATT folded into KV
       UopAtt:     uop_next = stream_q ? UopMatWo : UopQuantH;
       UopQuantH:  uop_next = UopMatWo;
       UopMatWo:   uop_next = UopNormFfn;
@@ -601,13 +606,17 @@ module tp_token_pipeline #(
   // Streams words of one buffer through a 4-entry FIFO; each word carries a
   // tag. Modes by micro-op: vectors (a segment of `words` per token, from
   // token t_first), ROPE (q then k segment per token), KV (k, v head of each
-  // KV head per token), ATT (the query heads of each KV head, per token).
+  // KV head per token), ATT (the query heads of each KV head, per token);
+  // decode with read-ahead (pf_ok_q) folds ATT into KV: per KV head its
+  // query heads, then its k and v head, so the engine works on a head's
+  // segments while the next heads are quantized and appended.
   typedef enum logic [1:0] {SrcX, SrcS, SrcH, SrcA} src_e;
   // Tag of a word (a flat vector: Yosys drops struct arrays): last word of
   // a segment (vector, head), last word of the stream, ATT: the head closes
-  // its job, KV: 0 k / 1 v, token, KV head (KV) or the head's word offset
-  // h * hs/8 (ATT), word within the head, quarter of the gain word (NORM).
-  localparam int unsigned TagLast = 0, TagFinal = 1, TagJobLast = 2, TagKind = 3, TagT = 4;
+  // its job, KV: 0 k / 1 v, a query head (to the attention engine), token,
+  // KV head (k, v) or the head's word offset h * hs/8 (query), word within
+  // the head, quarter of the gain word (NORM).
+  localparam int unsigned TagLast = 0, TagFinal = 1, TagJobLast = 2, TagKind = 3, TagQ = 4, TagT = 5;
   localparam int unsigned TagHead = TagT + TokW, TagWord = TagHead + 7, TagGsel = TagWord + 3;
   localparam int unsigned TagW = TagGsel + 2;
 
@@ -621,6 +630,8 @@ module tp_token_pipeline #(
   logic [6:0]      rd_hoff_q;   // KV: kvh * hs_w; ATT: hh * hs_w
   logic [7:0]      rd_goff_q;   // ATT: kvh * grp_w
   logic [4:0]      rd_chunk_q;  // ATT: tokens of the current job so far
+  logic            rd_qph_q;    // decode KV with queries: reading the KV head's query heads
+  logic [6:0]      rd_kvoff_q;  // decode KV with queries: kvh * hs_w
   logic [7:0]      rd_seg_len;
   logic [RAW-1:0]  rd_addr;
   logic            rd_issue, rd_seg_end, rd_stream_end;
@@ -657,12 +668,14 @@ module tp_token_pipeline #(
   assign rd_t_first = uop_next == UopNormFin ? last_tok : '0;
 
   logic is_rope, is_kv, is_att;
+  logic att_live;   // queries go to the attention engine, its outputs come back
   logic           rs_re;      // residual read of X (MAT_WO, MAT_W2)
   logic [XAW-1:0] rs_raddr;
   logic [5:0] gain_vec;   // gain vector of the NORM micro-op
   assign is_rope = uop_q == UopRope;
   assign is_kv   = uop_q == UopKv;
   assign is_att  = uop_q == UopAtt;
+  assign att_live = is_att || (is_kv && pf_ok_q);
 
   always_comb begin
     if (is_rope)              rd_seg_len = rd_kind_q ? 8'(kv_w) : 8'(dim_w);
@@ -679,8 +692,9 @@ module tp_token_pipeline #(
       default: begin
         rd_addr = (RAW'(rd_t_q) << SShift) + RAW'(rd_w_q);
         if (is_rope && rd_kind_q) rd_addr = rd_addr + RAW'(dim_w);
-        if (is_kv) rd_addr = rd_addr + RAW'(dim_w) + RAW'(rd_hoff_q) + (rd_kind_q ? RAW'(kv_w) : '0);
-        if (is_att) rd_addr = rd_addr + RAW'(rd_goff_q) + RAW'(rd_hoff_q);
+        if (is_kv && !rd_qph_q) rd_addr = rd_addr + RAW'(dim_w) + (pf_ok_q ? RAW'(rd_kvoff_q) : RAW'(rd_hoff_q)) +
+                                          (rd_kind_q ? RAW'(kv_w) : '0);
+        if (is_att || rd_qph_q) rd_addr = rd_addr + RAW'(rd_goff_q) + RAW'(rd_hoff_q);
       end
     endcase
   end
@@ -691,8 +705,8 @@ module tp_token_pipeline #(
                         (rd_t_q == last_tok || rd_chunk_q == chunk - 1'b1);
   always_comb begin
     if (is_rope)     rd_stream_end = rd_t_q == last_tok && rd_kind_q;
-    else if (is_kv)  rd_stream_end = rd_t_q == last_tok && rd_kind_q &&
-                                     rd_hh_q == 5'(cfg_n_kv_heads_i - 1'b1);
+    else if (is_kv)  rd_stream_end = rd_t_q == last_tok && rd_kind_q && !rd_qph_q &&
+                                     (pf_ok_q ? rd_kvh_q : rd_hh_q) == 5'(cfg_n_kv_heads_i - 1'b1);
     else if (is_att) rd_stream_end = rd_kvh_q == 5'(cfg_n_kv_heads_i - 1'b1) &&
                                      rd_t_q == last_tok && rd_hh_q == kv_mul - 1'b1;
     else if (uop_q == UopMatCls) rd_stream_end = 1'b1;
@@ -708,8 +722,9 @@ module tp_token_pipeline #(
     rd_tag[TagFinal]  = rd_stream_end;
     rd_tag[TagJobLast] = att_job_last;
     rd_tag[TagKind]     = rd_kind_q;
+    rd_tag[TagQ]        = is_att || rd_qph_q;
     rd_tag[TagT +: TokW]        = rd_t_q;
-    rd_tag[TagHead +: 7]     = is_kv ? 7'(rd_hh_q) : 7'(rd_goff_q) + rd_hoff_q;
+    rd_tag[TagHead +: 7]     = (is_kv && !rd_qph_q) ? {2'b00, pf_ok_q ? rd_kvh_q : rd_hh_q} : 7'(rd_goff_q) + rd_hoff_q;
     rd_tag[TagWord +: 3]        = rd_w_q[2:0];
     rd_tag[TagGsel +: 2]     = rd_w_q[1:0];
   end
@@ -731,6 +746,8 @@ module tp_token_pipeline #(
         rd_hoff_q   <= '0;
         rd_goff_q   <= '0;
         rd_chunk_q  <= '0;
+        rd_qph_q    <= uop_next == UopKv && pf_ok_q;
+        rd_kvoff_q  <= '0;
       end else if (rd_issue) begin
         rd_w_q <= rd_w_q + 1'b1;
         if (rd_stream_end) rd_active_q <= 1'b0;
@@ -739,6 +756,25 @@ module tp_token_pipeline #(
           if (is_rope) begin
             rd_kind_q <= !rd_kind_q;
             if (rd_kind_q) rd_t_q <= rd_t_q + 1'b1;
+          end else if (is_kv && pf_ok_q) begin
+            // Per KV head: its kv_mul query heads, its k head, its v head.
+            if (rd_qph_q) begin
+              rd_hh_q   <= rd_hh_q + 1'b1;
+              rd_hoff_q <= rd_hoff_q + 7'(hs_w);
+              if (rd_hh_q == kv_mul - 1'b1) begin
+                rd_hh_q   <= '0;
+                rd_hoff_q <= '0;
+                rd_qph_q  <= 1'b0;
+              end
+            end else if (!rd_kind_q) begin
+              rd_kind_q <= 1'b1;
+            end else begin
+              rd_kind_q  <= 1'b0;
+              rd_qph_q   <= 1'b1;
+              rd_kvh_q   <= rd_kvh_q + 1'b1;
+              rd_goff_q  <= rd_goff_q + grp_w;
+              rd_kvoff_q <= rd_kvoff_q + 7'(hs_w);
+            end
           end else if (is_kv) begin
             rd_kind_q <= !rd_kind_q;
             if (rd_kind_q) begin
@@ -904,7 +940,7 @@ module tp_token_pipeline #(
   // QUANT_H / QUANT_G read H or S; at T = 1 the attention outputs (head
   // order) and the SiLU outputs (element order) enter directly instead, which
   // saves the buffer round trip.
-  assign aq_from_att  = is_att && stream_q;
+  assign aq_from_att  = att_live && stream_q;
   assign aq_from_silu = is_gate && stream_q;
   always_comb begin
     aq_in_valid = (uop_q == UopQuantH || uop_q == UopQuantG) && fo_valid;
@@ -1087,17 +1123,17 @@ module tp_token_pipeline #(
 
   // KV: hold the k head; its v head completes the append command.
   assign kv_pos       = PosW'(pos0_q + 16'(hq_tag[TagT +: TokW]));
-  assign au_wr_valid  = is_kv && hq_out_valid && hq_tag[TagKind] && kv_k_held_q;
-  assign hq_out_ready = is_kv ? (hq_tag[TagKind] ? au_wr_valid && au_wr_ready : !kv_k_held_q)
-                              : au_q_ready;
-  assign au_q_valid   = is_att && hq_out_valid;
+  assign au_wr_valid  = is_kv && hq_out_valid && !hq_tag[TagQ] && hq_tag[TagKind] && kv_k_held_q;
+  assign hq_out_ready = hq_tag[TagQ] ? au_q_ready
+                                     : (hq_tag[TagKind] ? au_wr_valid && au_wr_ready : !kv_k_held_q);
+  assign au_q_valid   = att_live && hq_out_valid && hq_tag[TagQ];
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni || uop_start_q) begin
       kv_k_held_q <= 1'b0;
       kv_sent_q   <= '0;
     end else begin
-      if (is_kv && hq_out_valid && !hq_tag[TagKind] && !kv_k_held_q) begin
+      if (is_kv && hq_out_valid && !hq_tag[TagQ] && !hq_tag[TagKind] && !kv_k_held_q) begin
         kv_k_row_q  <= hq_out_q;
         kv_k_code_q <= hq_scale_code;
         kv_k_held_q <= 1'b1;
@@ -1135,7 +1171,7 @@ module tp_token_pipeline #(
   logic [PfCmdW-1:0] pf_cmds;       // segments of the layer: n_kv_heads x pages
   logic [PfCmdW+5:0] pf_beats;      // x (1 + pitch / 2)
   logic [2:0]        pf_half_pitch; // log2(pitch / 2)
-  logic              pf_ok_q, ar_fwd_q;
+  logic              ar_fwd_q;
 
   assign pf_pages      = {1'b0, pos0_q[$clog2(PageSize) +: LPageW]} + 1'b1;
   assign pf_half_pitch = hs_w == 4'd1 ? 3'd2 : hs_w == 4'd2 ? 3'd3 : hs_w <= 4'd4 ? 3'd4 : 3'd5;
@@ -1234,7 +1270,7 @@ module tp_token_pipeline #(
   end
   assign o_slot       = slot_q[o_par_q][au_out_slot];
   assign au_out_ready = !aq_from_att || aq_in_ready;
-  assign h_we    = is_att && au_out_valid && au_out_ready;
+  assign h_we    = att_live && au_out_valid && au_out_ready;
   assign h_waddr = XAW'((RAW'(o_slot[TokW+6:7]) << XShift) + RAW'(o_slot[6:0]) + RAW'(o_beat_q));
   assign h_wdata = au_out_data;
 
@@ -1298,7 +1334,8 @@ module tp_token_pipeline #(
 
   /* verilator lint_off PINCONNECTEMPTY */
   tp_matrix_unit #(
-    .Rows(MatrixRows), .Cols(MatrixCols), .AddrWidth(AddrWidth), .LoadBeats(MatrixLoadBeats)
+    .Rows(MatrixRows), .Cols(MatrixCols), .AddrWidth(AddrWidth), .LoadBeats(MatrixLoadBeats),
+    .FifoBeats(MatrixFifoBeats)
   ) u_matrix (
     .clk_i, .rst_ni,
     .cmd_valid_i(mu_cmd_valid), .cmd_ready_o(mu_cmd_ready),
@@ -1532,7 +1569,7 @@ module tp_token_pipeline #(
       UopEmbed: uop_done = embed_done;
       UopNormAtt, UopNormFfn, UopNormFin, UopQuantH, UopQuantG: uop_done = a_writer_done;
       UopRope:  uop_done = rope_done;
-      UopKv:    uop_done = kv_done;
+      UopKv:    uop_done = pf_ok_q ? a_writer_done : kv_done;
       UopAtt:   uop_done = stream_q ? a_writer_done : att_done;
       UopMatW13: uop_done = stream_q ? a_writer_done : mat_done;
       UopMatQkv, UopMatWo, UopMatW2, UopMatCls: uop_done = mat_done;
