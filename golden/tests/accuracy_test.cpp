@@ -64,26 +64,28 @@ Agreement measure(const std::string& file, int bits, int seeds, Plan plan = Plan
   return total;
 }
 
+// INT8 and INT4 of one plan on the first `seeds` sampled sequences (the
+// test is skipped without the model file).
+void expect_top1_at_least(const char* model, int seeds, Plan plan, double int8, double int4) {
+  TP_REQUIRE_MODEL_FILE(model);
+  EXPECT_GE(measure(model, 8, seeds, plan).top1(), int8);
+  EXPECT_GE(measure(model, 4, seeds, plan).top1(), int4);
+}
+
 // The targets of docs/numerics.md: INT8 >= 0.99, INT4 >= 0.90.
 TEST(Accuracy, AidreamsMeetsTheInt8AndInt4Targets) {
-  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
-  EXPECT_GE(measure("aidreams260K.bin", 8, 16).top1(), 0.99);
-  EXPECT_GE(measure("aidreams260K.bin", 4, 16).top1(), 0.90);
+  expect_top1_at_least("aidreams260K.bin", 16, Plan::kPlain, 0.99, 0.90);
 }
 
 TEST(Accuracy, AidreamsMixedPrecisionMeetsTheTargets) {
-  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
-  EXPECT_GE(measure("aidreams260K.bin", 8, 16, Plan::kMixed).top1(), 0.99);
-  EXPECT_GE(measure("aidreams260K.bin", 4, 16, Plan::kMixed).top1(), 0.90);
+  expect_top1_at_least("aidreams260K.bin", 16, Plan::kMixed, 0.99, 0.90);
 }
 
 // stories260K amplifies weight and activation errors ~20x more than
 // aidreams260K (docs/numerics.md): the plain formats stay far below the
 // targets. Regression floors under the measured 0.829 / 0.243.
 TEST(Accuracy, StoriesPlainStaysAtItsMeasuredLevels) {
-  TP_REQUIRE_MODEL_FILE("stories260K.bin");
-  EXPECT_GE(measure("stories260K.bin", 8, 12).top1(), 0.81);
-  EXPECT_GE(measure("stories260K.bin", 4, 12).top1(), 0.22);
+  expect_top1_at_least("stories260K.bin", 12, Plan::kPlain, 0.81, 0.22);
 }
 
 // The mixed-precision plan meets the INT4 target (measured 0.907). INT8 stays
@@ -91,24 +93,18 @@ TEST(Accuracy, StoriesPlainStaysAtItsMeasuredLevels) {
 // this model near 0.96 (docs/numerics.md), so the INT8 assertion is a
 // regression floor under the measured 0.941; the hifi plan below meets it.
 TEST(Accuracy, StoriesMixedPrecision) {
-  TP_REQUIRE_MODEL_FILE("stories260K.bin");
-  EXPECT_GE(measure("stories260K.bin", 8, 12, Plan::kMixed).top1(), 0.93);
-  EXPECT_GE(measure("stories260K.bin", 4, 12, Plan::kMixed).top1(), 0.90);
+  expect_top1_at_least("stories260K.bin", 12, Plan::kMixed, 0.93, 0.90);
 }
 
 TEST(Accuracy, AidreamsHifiMeetsTheTargets) {
-  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
-  EXPECT_GE(measure("aidreams260K.bin", 8, 16, Plan::kHifi).top1(), 0.99);
-  EXPECT_GE(measure("aidreams260K.bin", 4, 16, Plan::kHifi).top1(), 0.90);
+  expect_top1_at_least("aidreams260K.bin", 16, Plan::kHifi, 0.99, 0.90);
 }
 
 // 16-bit K, V and query with 16-bit attention scales, two weight planes on
 // every matrix (three on the embedding/classifier): INT8 measured 0.9954,
 // INT4 (the mixed plan's weight planes) 0.923.
 TEST(Accuracy, StoriesHifiMeetsTheTargets) {
-  TP_REQUIRE_MODEL_FILE("stories260K.bin");
-  EXPECT_GE(measure("stories260K.bin", 8, 12, Plan::kHifi).top1(), 0.99);
-  EXPECT_GE(measure("stories260K.bin", 4, 12, Plan::kHifi).top1(), 0.90);
+  expect_top1_at_least("stories260K.bin", 12, Plan::kHifi, 0.99, 0.90);
 }
 
 }  // namespace

@@ -11,6 +11,10 @@
 //   ROPE     tp_rope on q and k of S, in place
 //   KV       k and v heads of S -> tp_head_quant -> tp_attention_unit appends
 //   ATT      q heads of S -> tp_head_quant -> attention jobs -> H
+//            (decode, while the layer's KV segments fit the port: the
+//            segments are read ahead from NORM_ATT on, with the new token's
+//            append forwarded into them, and ATT is folded into KV: per KV
+//            head its q heads, then its k and v head)
 //   QUANT_H  tp_act_quant(H) -> A
 //   MAT_WO   A -> wo -> tp_residual_add with X -> X
 //   NORM_FFN tp_rmsnorm(X, gains 2l+1) -> A

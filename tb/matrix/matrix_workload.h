@@ -99,11 +99,9 @@ inline Workload random_workload(uint64_t seed, int jobs, int max_tokens, bool ex
   return w;
 }
 
-// Runs every job and checks all beats, no error, nothing left over.
-inline void run_all(MatrixUnitBench& b, const Workload& w, uint64_t max_cycles) {
-  size_t beats = b.scoreboard.checked();
-  for (const auto& job : w.jobs) beats += b.push(job);
-  ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == beats; }, max_cycles, "every job's results"));
+// After the last expected beat: nothing more comes, every beat matched, no
+// protocol violation or error flag.
+inline void expect_all_checked(MatrixUnitBench& b, size_t beats) {
   b.h.tick(40);
   EXPECT_EQ(b.scoreboard.checked(), beats);
   EXPECT_EQ(b.scoreboard.mismatched(), 0u);
@@ -112,6 +110,14 @@ inline void run_all(MatrixUnitBench& b, const Workload& w, uint64_t max_cycles) 
   EXPECT_EQ(b.h->err_bad_cmd_o, 0);
   EXPECT_EQ(b.h->err_weight_last_o, 0);
   EXPECT_EQ(b.h->err_act_count_o, 0);
+}
+
+// Runs every job and checks all beats, no error, nothing left over.
+inline void run_all(MatrixUnitBench& b, const Workload& w, uint64_t max_cycles) {
+  size_t beats = b.scoreboard.checked();
+  for (const auto& job : w.jobs) beats += b.push(job);
+  ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == beats; }, max_cycles, "every job's results"));
+  expect_all_checked(b, beats);
 }
 
 // Runs every job with its weights prefetched: all commands first, then,
@@ -130,14 +136,7 @@ inline void run_prefetched(MatrixUnitBench& b, const Workload& w, uint64_t max_c
   b.h.tick(4);
   for (const auto& job : w.jobs) b.acts.push_all(activation_beats(job));
   ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == beats; }, max_cycles, "every job's results"));
-  b.h.tick(40);
-  EXPECT_EQ(b.scoreboard.checked(), beats);
-  EXPECT_EQ(b.scoreboard.mismatched(), 0u);
-  EXPECT_EQ(b.scoreboard.pending(), 0u);
-  EXPECT_EQ(b.hbm.violations(), 0u);
-  EXPECT_EQ(b.h->err_bad_cmd_o, 0);
-  EXPECT_EQ(b.h->err_weight_last_o, 0);
-  EXPECT_EQ(b.h->err_act_count_o, 0);
+  expect_all_checked(b, beats);
 }
 
 }  // namespace tp::tb
