@@ -1125,9 +1125,13 @@ module tp_token_pipeline #(
   logic [15:0]   kv_sent_q;       // append commands of this micro-op
   logic [PosW-1:0] kv_pos;
 
-  // KV: hold the k head; its v head completes the append command.
+  // KV: hold the k head; its v head completes the append command. While
+  // reading ahead, a KV head's append waits until its segment reads (the
+  // fwd one last) are in the port: the memory may take the reads slower than
+  // the appends come, and a fwd read must precede its append.
+  logic kv_head_read;   // (assigned with the segment reads below)
   assign kv_pos       = PosW'(pos0_q + 16'(hq_tag[TagT +: TokW]));
-  assign au_wr_valid  = is_kv && hq_out_valid && !hq_tag[TagQ] && hq_tag[TagKind] && kv_k_held_q;
+  assign au_wr_valid  = is_kv && hq_out_valid && !hq_tag[TagQ] && hq_tag[TagKind] && kv_k_held_q && kv_head_read;
   assign hq_out_ready = hq_tag[TagQ] ? au_q_ready
                                      : (hq_tag[TagKind] ? au_wr_valid && au_wr_ready : !kv_k_held_q);
   assign au_q_valid   = att_live && hq_out_valid && hq_tag[TagQ];
@@ -1213,6 +1217,7 @@ module tp_token_pipeline #(
   assign ar_last_page = ar_last_pos[$clog2(PageSize) +: LPageW];
   assign ar_job_end   = ar_page_q[LPageW-1:0] == ar_last_page;
   assign au_rd_valid  = ar_active_q;
+  assign kv_head_read = !ar_active_q || !ar_fwd_q || 5'(hq_tag[TagHead +: 5]) < ar_kvh_q;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin

@@ -206,6 +206,20 @@ TEST_P(AccelTopDefaultModel, InterleavedSequencesEachMatchTheirOwnGoldenModel) {
 INSTANTIATE_TEST_SUITE_P(Quant, AccelTopDefaultModel, ::testing::Values(8, 4),
                          [](const auto& info) { return info.param == 8 ? "Int8" : "Int4"; });
 
+// Decode reads a layer's KV segments ahead only while they fit the KV port
+// (64 read commands, 512 beats); beyond, appends go first, then reads and
+// attention. The default model with a 512-position context: 2 KV heads of 9-beat
+// segments fit up to position 447 (28 pages: 504 beats, the FIFO nearly full)
+// and no longer from 448 on; a 440-token prompt and 16 steps cross the limit.
+TEST(AccelTop, DecodeAcrossTheReadAheadLimitStaysExact) {
+  tp::Checkpoint long_context = *tp::make_default_model().checkpoint;
+  long_context.config.seq_len = 512;
+  CheckedAccel accel(std::make_shared<const fx::QuantizedModel>(fx::quantize_model(long_context, 8)));
+  accel.configure();
+  generate(accel, 0, random_prompt(440, long_context.config.vocab_size, 11), 16);
+  expect_bit_exact(accel);
+}
+
 // Every error status of the table, each followed by a valid STEP of a live
 // sequence that must still be bit-exact (an error changes nothing stored).
 TEST(AccelTop, BadInputsCompleteWithAnErrorStatusAndChangeNothing) {
