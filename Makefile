@@ -6,7 +6,7 @@ WAVES  ?= 0
 TOKENPIPE := $(BUILD)/app/tokenpipe
 
 .DEFAULT_GOAL := help
-.PHONY: help deps configure build demo test lint synth vivado sim waves bench clean
+.PHONY: help deps configure build demo test lint synth synth-top vivado sim waves bench clean
 
 help: ## this list
 	@echo "tokenpipe: FPGA LLM token pipeline (SystemVerilog + C++ golden model)"
@@ -49,6 +49,10 @@ lint: configure ## verilator --lint-only -Wall over rtl/files.f
 synth: configure ## Yosys synth_xilinx per module with checked statistics
 	cmake --build $(BUILD) -j $(JOBS) --target rtl_tables synth_check
 	TP_TABLES_DIR=$(BUILD)/generated/tables SYNTH_CHECK=$(BUILD)/tb/synth_check scripts/synth.sh $(BUILD)/synth
+
+synth-top: configure ## the top's units at the top's parameters (~25 min of Yosys; docs/accelerator.md "Resources")
+	cmake --build $(BUILD) -j $(JOBS) --target rtl_tables synth_check
+	TP_TABLES_DIR=$(BUILD)/generated/tables SYNTH_CHECK=$(BUILD)/tb/synth_check scripts/synth_top_units.sh $(BUILD)/synth-top
 
 vivado: configure ## Vivado out-of-context synthesis of one module (needs vivado on PATH): make vivado MODULE=name
 	@test -n "$(MODULE)" || { echo "usage: make vivado MODULE=<rtl module> [PART=xcvu9p-flga2104-2L-e]" >&2; exit 2; }
