@@ -27,6 +27,9 @@
 #ifndef TP_WEIGHT_PORT_OUT_BEATS
 #define TP_WEIGHT_PORT_OUT_BEATS 1  // the verilated OutBeats parameter
 #endif
+#ifndef TP_WEIGHT_PORT_FIFO_BEATS
+#define TP_WEIGHT_PORT_FIFO_BEATS 512  // the verilated FifoBeats parameter
+#endif
 
 namespace {
 
@@ -314,13 +317,16 @@ TEST(WeightPort, AFullFifoDrainsAtOutBeatsPerCycle) {
   PortBench b(random_image(kImageBytes, 14), HbmConfig{.latency = 20});
   b.h.reset();
   b.sink.pause(true);
-  const std::vector<Command> commands = {{0, 300}, {4096, 1}, {8192 - 64, 3}, {64, 2}, {12288 + 128, 5}, {640, 150}};
+  std::vector<Command> commands = {{0, 300}, {4096, 1}, {8192 - 64, 3}, {64, 2}, {12288 + 128, 5}, {640, 150}};
+  // A deeper FIFO (the top's 1024) holds more than 512 beats: fill it beyond.
+  constexpr uint64_t kFifoBeats = TP_WEIGHT_PORT_FIFO_BEATS;
+  if (kFifoBeats > 512) commands.push_back({16384, static_cast<uint32_t>(kFifoBeats - 512)});
   uint64_t beats = 0;
   for (const auto& c : commands) {
     b.cmds.push(c);
     beats += c.beats;
   }
-  ASSERT_LE(beats, 512u);  // FifoBeats: everything fits
+  ASSERT_LE(beats, kFifoBeats);  // everything fits
   ASSERT_TRUE(b.h.run_until([&] { return b.hbm.beats() == beats; }, 10000, "every beat in the FIFO"));
   b.h.tick(4);
   b.sink.pause(false);
