@@ -629,13 +629,13 @@ module tp_token_pipeline #(
   logic [TokW-1:0] rd_t_q;
   logic [7:0]      rd_w_q;
   logic            rd_kind_q;
-  logic [4:0]      rd_hh_q;     // ATT: query head within the group; KV: KV head
-  logic [4:0]      rd_kvh_q;    // ATT: KV head
-  logic [6:0]      rd_hoff_q;   // KV: kvh * hs_w; ATT: hh * hs_w
+  logic [4:0]      rd_hh_q;     // query head within the group
+  logic [4:0]      rd_kvh_q;    // KV head
+  logic [6:0]      rd_hoff_q;   // hh * hs_w
   logic [7:0]      rd_goff_q;   // ATT: kvh * grp_w
   logic [4:0]      rd_chunk_q;  // ATT: tokens of the current job so far
   logic            rd_qph_q;    // decode KV with queries: reading the KV head's query heads
-  logic [6:0]      rd_kvoff_q;  // decode KV with queries: kvh * hs_w
+  logic [6:0]      rd_kvoff_q;  // KV: kvh * hs_w
   logic [7:0]      rd_seg_len;
   logic [RAW-1:0]  rd_addr;
   logic            rd_issue, rd_seg_end, rd_stream_end;
@@ -696,8 +696,7 @@ module tp_token_pipeline #(
       default: begin
         rd_addr = (RAW'(rd_t_q) << SShift) + RAW'(rd_w_q);
         if (is_rope && rd_kind_q) rd_addr = rd_addr + RAW'(dim_w);
-        if (is_kv && !rd_qph_q) rd_addr = rd_addr + RAW'(dim_w) + (pf_ok_q ? RAW'(rd_kvoff_q) : RAW'(rd_hoff_q)) +
-                                          (rd_kind_q ? RAW'(kv_w) : '0);
+        if (is_kv && !rd_qph_q) rd_addr = rd_addr + RAW'(dim_w) + RAW'(rd_kvoff_q) + (rd_kind_q ? RAW'(kv_w) : '0);
         if (is_att || rd_qph_q) rd_addr = rd_addr + RAW'(rd_goff_q) + RAW'(rd_hoff_q);
       end
     endcase
@@ -710,7 +709,7 @@ module tp_token_pipeline #(
   always_comb begin
     if (is_rope)     rd_stream_end = rd_t_q == last_tok && rd_kind_q;
     else if (is_kv)  rd_stream_end = rd_t_q == last_tok && rd_kind_q && !rd_qph_q &&
-                                     (pf_ok_q ? rd_kvh_q : rd_hh_q) == 5'(cfg_n_kv_heads_i - 1'b1);
+                                     rd_kvh_q == 5'(cfg_n_kv_heads_i - 1'b1);
     else if (is_att) rd_stream_end = rd_kvh_q == 5'(cfg_n_kv_heads_i - 1'b1) &&
                                      rd_t_q == last_tok && rd_hh_q == kv_mul - 1'b1;
     else if (uop_q == UopMatCls) rd_stream_end = 1'b1;
@@ -728,7 +727,7 @@ module tp_token_pipeline #(
     rd_tag[TagKind]     = rd_kind_q;
     rd_tag[TagQ]        = is_att || rd_qph_q;
     rd_tag[TagT +: TokW]        = rd_t_q;
-    rd_tag[TagHead +: 7]     = (is_kv && !rd_qph_q) ? {2'b00, pf_ok_q ? rd_kvh_q : rd_hh_q} : 7'(rd_goff_q) + rd_hoff_q;
+    rd_tag[TagHead +: 7]     = (is_kv && !rd_qph_q) ? {2'b00, rd_kvh_q} : 7'(rd_goff_q) + rd_hoff_q;
     rd_tag[TagWord +: 3]        = rd_w_q[2:0];
     rd_tag[TagGsel +: 2]     = rd_w_q[1:0];
   end
@@ -782,12 +781,12 @@ module tp_token_pipeline #(
           end else if (is_kv) begin
             rd_kind_q <= !rd_kind_q;
             if (rd_kind_q) begin
-              rd_hh_q   <= rd_hh_q + 1'b1;
-              rd_hoff_q <= rd_hoff_q + 7'(hs_w);
-              if (rd_hh_q == 5'(cfg_n_kv_heads_i - 1'b1)) begin
-                rd_hh_q   <= '0;
-                rd_hoff_q <= '0;
-                rd_t_q    <= rd_t_q + 1'b1;
+              rd_kvh_q   <= rd_kvh_q + 1'b1;
+              rd_kvoff_q <= rd_kvoff_q + 7'(hs_w);
+              if (rd_kvh_q == 5'(cfg_n_kv_heads_i - 1'b1)) begin
+                rd_kvh_q   <= '0;
+                rd_kvoff_q <= '0;
+                rd_t_q     <= rd_t_q + 1'b1;
               end
             end
           end else if (is_att) begin
