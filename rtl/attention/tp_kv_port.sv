@@ -44,7 +44,9 @@
 //            written slot is exactly the golden layout. Three single-beat
 //            AXI4 writes with byte strobes (only this slot's bytes change):
 //            beat 0 (the 2 + 2 scale bytes), the K row's beat, the V row's beat.
-//            wr_cmd_ready_o is from flops.
+//            wr_cmd_ready_o is from flops. The command is taken while the
+//            read register is empty; its memory writes wait for the R beats
+//            of every earlier read of the same kv_head (Ordering).
 //   wr_rsp   one response per write command, in order: status 0 OK (all
 //            three B responses OKAY), 1 REFUSED (no memory access), 2
 //            MEM_ERROR (a B response was SLVERR/DECERR; the other beats may
@@ -59,12 +61,15 @@
 //   - a read command's memory access starts only when every write command
 //     accepted before it, or on the same edge, has all its B responses;
 //   - a write command is accepted only when no read command is in the port's
-//     read register or has R beats outstanding (every earlier read has read
-//     the memory; its beats may still wait in the FIFO);
-//   so reads and writes are never in flight at the same time, and a read
-//   sees the token appended just before it. Reads among themselves and writes
-//   among themselves are pipelined. Neither side starves: a waiting write
-//   stops new reads from being taken; a read in the register stops new writes.
+//     read register, and its memory writes start only when every earlier
+//     read of the same kv_head has all its R beats (it has read the memory;
+//     its beats may still wait in the FIFO). A write touches one segment of
+//     its kv_head, and segments of different kv_heads never share a byte,
+//     so reads of other heads may still be in flight;
+//   so a read never sees a write accepted after it, and sees the token
+//   appended just before it. Reads among themselves and writes among
+//   themselves are pipelined. Neither side starves: a waiting write stops new
+//   reads from being taken; a read in the register stops new writes.
 //
 // Forwarding (decode reads a layer's segments before the new token's K/V
 // exist): a read command with fwd = 1 is read from memory as any other, but
@@ -73,14 +78,13 @@
 // earlier, not "next"), and they leave with that append's bytes (its slot's
 // scale codes, K row and V row, zeros from head_size up to the pitch) in
 // place of the memory's: what a read after the append would return. The
-// append's memory write proceeds as usual (after the reads, by the ordering
-// rule). A refused append releases the segment unpatched. Rules for the
+// append's memory write proceeds as usual (after its head's reads, by the
+// ordering rule). A refused append releases the segment unpatched. Rules for the
 // user (checked by simulation assertions): the append goes to the segment's
 // page and layer; at most one fwd read per kv_head waits or is in the port,
 // and the next write to that kv_head comes after its last beat left; the
 // FIFO and the engine must be able to hold every beat read before the append
-// (the held segment blocks the beats behind it, and the append waits for
-// every read to finish).
+// (the held segment blocks the beats behind it).
 //
 // Errors (never silent; no memory access for a refused command):
 //   - read command with page >= NumPages, layer >= n_layers, kv_head >=
@@ -336,13 +340,13 @@ module tp_kv_port #(
   logic [HeadWidth-1:0]  wq_head_q;
   logic                  wq_bad_q, wr_bad, wr_fire, wq_done, ref_go;
 
-  logic                  rd_busy, wr_busy;        // for the ordering rule
+  logic                  wr_busy;                 // for the ordering rule
   logic                  wr_wait_q;               // a write command waits at the input
   logic [PendWidth-1:0]  rd_pend_q;               // R beats outstanding
+  logic                  wq_reads_left;           // reads of the write's kv_head still in flight
   logic [WrPendWidth-1:0] wb_pend_q;              // AW beats awaiting B
   logic                  jf_full;
 
-  assign rd_busy = rq_valid_q | (rd_pend_q != '0);
   assign wr_busy = wq_valid_q | (wb_pend_q != '0);
 
   assign rq_bad = ~cfg_ok_q || 32'(rq_page_q) >= NumPages || 32'(rq_layer_q) >= 32'(cfg_layers_q) ||
@@ -454,6 +458,39 @@ module tp_kv_port #(
     end
   end
 
+  // Per kv_head: are its reads still in flight? R beats come back in issue
+  // order, so a head is done when the running count of R beats reaches the
+  // count at the end of its latest read (the two differ by at most
+  // rd_pend_q, so the equality is exact modulo 2^PendWidth).
+  localparam int unsigned Heads = 1 << HeadWidth;
+  logic [PendWidth-1:0] r_issued_q, r_taken_q;      // running counts of R beats
+  logic [PendWidth-1:0] head_end_q [Heads];         // r_issued_q after the head's latest read
+  logic [Heads-1:0]     head_reading_q;
+  logic                 rd_issue;
+
+  assign rd_issue = wp_cmd_valid & wp_cmd_ready;
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) begin
+      r_issued_q     <= '0;
+      r_taken_q      <= '0;
+      head_reading_q <= '0;
+    end else begin
+      if (rd_issue) r_issued_q <= r_issued_q + PendWidth'(seg_beats);
+      if (r_fire) r_taken_q <= r_taken_q + 1'b1;
+      for (int h = 0; h < Heads; h++) begin
+        if (rd_issue && rq_head_q == HeadWidth'(h)) head_reading_q[h] <= 1'b1;
+        else if (r_fire && head_end_q[h] == r_taken_q + 1'b1) head_reading_q[h] <= 1'b0;
+      end
+    end
+  end
+
+  always_ff @(posedge clk_i) begin
+    if (rd_issue) head_end_q[rq_head_q] <= r_issued_q + PendWidth'(seg_beats);
+  end
+
+  assign wq_reads_left = head_reading_q[wq_head_q];
+
   // Job FIFO: one entry {refused, last, fwd, kv_head} per read command, in
   // order, from the command register to its last output beat (LUT RAM,
   // asynchronous read).
@@ -483,7 +520,6 @@ module tp_kv_port #(
   // append's bytes in place of the memory's (its slot's scale codes and rows:
   // exactly what the append writes). So the read need not wait for the
   // append to be computed, and the append need not reach memory first.
-  localparam int unsigned Heads    = 1 << HeadWidth;
   logic [1055:0]        fwd_mem [Heads];       // {k code, v code, k row, v row}
   logic [4:0]           fwd_tag_mem [Heads];   // {refused, slot}
   logic [Heads-1:0]     fwd_wait_q;
@@ -563,7 +599,7 @@ module tp_kv_port #(
   logic [1:0] aw_idx_q, w_idx_q;
   logic       aw_fire, w_fire, b_fire;
 
-  assign wr_cmd_ready_o = ~wq_valid_q & ~rd_busy;
+  assign wr_cmd_ready_o = ~wq_valid_q & ~rq_valid_q;
   assign wr_fire        = wr_cmd_valid_i & wr_cmd_ready_o;
 
   // The rows and scale codes stay in fwd_mem (written on the same edge).
@@ -598,14 +634,15 @@ module tp_kv_port #(
     endcase
   end
 
-  assign m_axi_awvalid_o = wq_valid_q & ~wq_bad_q & (aw_idx_q != 2'd3) & (32'(wb_pend_q) < MaxWrBeats);
+  assign m_axi_awvalid_o = wq_valid_q & ~wq_bad_q & ~wq_reads_left & (aw_idx_q != 2'd3) &
+                           (32'(wb_pend_q) < MaxWrBeats);
   assign m_axi_awaddr_o  = {seg_base + BeatAddrWidth'(aw_beat), 6'd0};
   assign m_axi_awlen_o   = 8'd0;
   assign m_axi_awsize_o  = 3'd6;
   assign m_axi_awburst_o = 2'b01;
   assign aw_fire         = m_axi_awvalid_o & m_axi_awready_i;
 
-  assign m_axi_wvalid_o = wq_valid_q & ~wq_bad_q & (w_idx_q != 2'd3);
+  assign m_axi_wvalid_o = wq_valid_q & ~wq_bad_q & ~wq_reads_left & (w_idx_q != 2'd3);
   assign m_axi_wdata_o  = w_data;
   assign m_axi_wstrb_o  = w_strb;
   assign m_axi_wlast_o  = 1'b1;
@@ -774,11 +811,13 @@ module tp_kv_port #(
 
   always_ff @(posedge clk_i) begin
     if (rst_ni) begin
-      // The ordering rule: reads and writes never in flight together.
-      assert (!(rd_pend_q != '0 && wb_pend_q != '0))
-        else $error("tp_kv_port: reads and writes in flight at the same time");
+      // The ordering rule: no read starts while a write is in the port; no
+      // write starts while a read of its kv_head is in flight.
       assert (!(wp_cmd_valid && wr_busy)) else $error("tp_kv_port: read issued while a write is pending");
-      assert (!(aw_fire && rd_pend_q != '0)) else $error("tp_kv_port: write issued while reads are pending");
+      assert (!(aw_fire && head_reading_q[wq_head_q]))
+        else $error("tp_kv_port: write issued while a read of its kv_head is in flight");
+      assert ((rd_pend_q == '0) == (head_reading_q == '0))
+        else $error("tp_kv_port: per-head read tracking disagrees with the R beats outstanding");
       if (r_fire) begin
         assert (rd_pend_q != '0) else $error("tp_kv_port: R beat without a read in flight");
       end

@@ -209,6 +209,20 @@ class HbmModel final : public Component {
   // Write bursts in flight: AW accepted and B not yet taken, plus W beats
   // accepted ahead of their AW (0 or 1 for a master that sends W with AW).
   size_t writes_outstanding() const { return writes_.size() + (w_beats_.empty() ? 0 : 1); }
+  // A write in flight (AW taken, B not yet) and a read in flight that has
+  // still to deliver a beat the write covers: AXI4 orders neither against the
+  // other, so the read may return either bytes. A master must never let this
+  // happen.
+  bool read_write_overlap() const {
+    for (const Burst& r : bursts_in_flight_) {
+      const uint64_t r_begin = r.addr + uint64_t{r.next_beat} * kHbmBeatBytes;
+      const uint64_t r_end = r.addr + uint64_t{r.beats} * kHbmBeatBytes;
+      for (const WriteBurst& w : writes_) {
+        if (w.addr < r_end && r_begin < w.addr + uint64_t{w.beats} * kHbmBeatBytes) return true;
+      }
+    }
+    return false;
+  }
   void clear_counters() {
     bursts_ = beats_ = r_stall_cycles_ = violations_ = 0;
     write_bursts_ = write_beats_ = write_responses_ = 0;
