@@ -484,7 +484,12 @@ module tp_token_pipeline #(
         end
         default: ld_q <= LdSec;
       endcase
-      if (uop_done) ld_vec_q <= '0;
+      // Ready for the next LOAD: its first lookup starts in LdSec (a LOAD
+      // that began in LdWait took the issuer's section as the embedding's).
+      if (uop_done) begin
+        ld_vec_q <= '0;
+        ld_q     <= LdSec;
+      end
     end
   end
 
