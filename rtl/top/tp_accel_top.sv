@@ -6,7 +6,10 @@
 //   1. write the configuration (DIM .. SCORE_SCALE), the section table (in
 //      beats from WEIGHT_BASE) and the RoPE steps;
 //   2. CMD LOAD: the gain vectors of the image are read into on-chip memory
-//      (they are read once per configuration, not per token);
+//      (they are read once per configuration, not per token) and weights
+//      prefetched for a next block are dropped; after any write of the
+//      configuration or section table, commands answer BAD_CONFIG until
+//      the next LOAD (a new image may sit at the same address);
 //   3. CMD OPEN(seq); CMD PROMPT(seq, n) with the n token ids written to
 //      TOKEN_IN (in order, before or after the command); every PROMPT and
 //      STEP produces one token on TOKEN_OUT: the argmax of the logits of its
@@ -136,7 +139,7 @@ module tp_accel_top #(
   // ================================================= host interface ===
   logic [15:0] cfg_dim, cfg_hidden_dim, cfg_n_layers, cfg_n_heads, cfg_n_kv_heads, cfg_head_size;
   logic [15:0] cfg_vocab, cfg_seq_len;
-  logic        cfg_int4, csr_cfg_ok, pipe_cfg_ok;
+  logic        cfg_int4, csr_cfg_ok, pipe_cfg_ok, cfg_write;
   logic [31:0] cfg_weight_base, cfg_kv_base;
   logic [$clog2(NumSections)-1:0] sec_index;
   logic [31:0] sec_offset;
@@ -165,7 +168,7 @@ module tp_accel_top #(
     .cfg_n_heads_o(cfg_n_heads), .cfg_n_kv_heads_o(cfg_n_kv_heads), .cfg_head_size_o(cfg_head_size),
     .cfg_vocab_o(cfg_vocab), .cfg_seq_len_o(cfg_seq_len), .cfg_int4_o(cfg_int4),
     .cfg_weight_base_o(cfg_weight_base), .cfg_kv_base_o(cfg_kv_base), .cfg_inv_dim_o(cfg_inv_dim),
-    .cfg_score_scale_o(cfg_score_scale), .cfg_ok_o(csr_cfg_ok),
+    .cfg_score_scale_o(cfg_score_scale), .cfg_ok_o(csr_cfg_ok), .cfg_write_o(cfg_write),
     .sec_index_i(sec_index), .sec_offset_o(sec_offset), .sec_beats_o(sec_beats),
     .rope_we_o(rope_we), .rope_addr_o(rope_addr), .rope_data_o(rope_data),
     .cmd_valid_o(cmd_valid), .cmd_ready_i(cmd_ready), .cmd_data_o(cmd_data),
@@ -187,7 +190,7 @@ module tp_accel_top #(
 
   tp_sequencer #(.MaxBlock(MaxBlock), .NumPages(NumPages), .MaxSeqs(MaxSeqs)) u_sequencer (
     .clk_i, .rst_ni,
-    .cfg_ok_i(csr_cfg_ok && pipe_cfg_ok), .cfg_seq_len_i(cfg_seq_len), .cfg_vocab_i(cfg_vocab),
+    .cfg_ok_i(csr_cfg_ok && pipe_cfg_ok), .cfg_write_i(cfg_write), .cfg_seq_len_i(cfg_seq_len), .cfg_vocab_i(cfg_vocab),
     .cmd_valid_i(cmd_valid), .cmd_ready_o(cmd_ready), .cmd_data_i(cmd_data),
     .tok_in_valid_i(tok_in_valid), .tok_in_ready_o(tok_in_ready), .tok_in_data_i(tok_in_data),
     .tok_out_valid_o(tok_out_valid), .tok_out_ready_i(tok_out_ready), .tok_out_data_o(tok_out_data),

@@ -35,6 +35,8 @@
 // n_kv_heads divides n_heads, 1 <= n_layers <= MaxLayers, 1 <= hidden_dim <=
 // MaxHiddenDim, 1 <= vocab <= MaxVocab, 1 <= seq_len <= MaxSeqLen, the
 // scales normalised. The sequencer refuses commands while it is low.
+// cfg_write_o pulses (registered) after a write to a configuration or
+// section-table word: the sequencer then wants a new LOAD before any block.
 //
 // AXI4-Lite timing: a write is taken when AW and W are both valid and no B
 // response waits (awready = wready, from flops); its response follows one
@@ -92,6 +94,7 @@ module tp_host_csr #(
   output logic [31:0]               cfg_inv_dim_o,        // {exponent, 5'b0, mantissa}
   output logic [31:0]               cfg_score_scale_o,
   output logic                      cfg_ok_o,
+  output logic                      cfg_write_o,          // pulse: a configuration or section word was written
   // Section table read port (synchronous: data the cycle after the address).
   input  logic [$clog2(NumSections)-1:0] sec_index_i,
   output logic [31:0]               sec_offset_o,         // beats from the weight base
@@ -270,6 +273,12 @@ module tp_host_csr #(
   always_ff @(posedge clk_i) begin
     sec_offset_o <= sec_offset_mem[sec_index_i];
     sec_beats_o  <= sec_beats_mem[sec_index_i];
+  end
+
+  // A changed configuration or section table needs a new LOAD (tp_sequencer).
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni) cfg_write_o <= 1'b0;
+    else cfg_write_o <= wr_fire && wr_full_strobe && (wr_is_cfg || wr_is_sec);
   end
 
   // RoPE steps pass through to tp_rope.

@@ -14,7 +14,8 @@
 //   4 STEP(seq)     one decode token: the sequence's last produced token
 //   5 CLOSE(seq)    frees the sequence's KV pages
 // Status (status_o, with the count of completed commands):
-//   0 OK, 1 BAD_CONFIG (configuration refused, or no LOAD yet), 2 BAD_STATE
+//   0 OK, 1 BAD_CONFIG (configuration refused, or no LOAD since it was last
+//   written), 2 BAD_STATE
 //   (sequence closed / already open / STEP before any token), 3 BAD_SEQ (id >=
 //   MaxSeqs), 4 SEQ_FULL (a position would reach seq_len), 5 NO_PAGE (not
 //   enough free KV pages for the whole command), 6 BAD_TOKEN (id >= vocab),
@@ -41,6 +42,7 @@ module tp_sequencer #(
   input  logic                   rst_ni,
   // Configuration.
   input  logic                   cfg_ok_i,        // host registers and pipeline accept it
+  input  logic                   cfg_write_i,     // the host wrote the configuration: LOAD again
   input  logic [15:0]            cfg_seq_len_i,
   input  logic [15:0]            cfg_vocab_i,
   // Host streams (tp_host_csr).
@@ -275,7 +277,9 @@ module tp_sequencer #(
         end
         default: state_q <= SIdle;
       endcase
-      if (!cfg_ok_i) loaded_q <= 1'b0;   // a changed configuration needs a new LOAD
+      // A changed configuration needs a new LOAD (it also drops the weights
+      // the pipeline prefetched for the next block).
+      if (!cfg_ok_i || cfg_write_i) loaded_q <= 1'b0;
     end
   end
 

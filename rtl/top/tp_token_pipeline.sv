@@ -534,14 +534,36 @@ module tp_token_pipeline #(
   // ================================================= matrix issuer ===
   // Every matrix of the block, in order: per layer wqkv (2 + 6l), wo (3 + 6l),
   // w13 (5 + 6l), w2 (6 + 6l), then the classifier (2 + 6L) for the logits.
-  typedef enum logic [1:0] {MiIdle, MiSec, MiWait, MiCmd} mi_e;
+  // Every block reads the same sections in the same order, so once the
+  // block's commands are out the issuer walks on into the next block's and
+  // requests them from the port alone (tp_matrix_unit KindPrefetch), as many
+  // as its FIFO holds: the weights stream in while this block's tail (last
+  // layer, classifier, argmax, the host's next command, the embedding) runs,
+  // instead of the port idling there. The next block computes them with
+  // KindFetched. LOAD (a new image may sit at the same address) drops them
+  // (KindDrop); a configuration write needs a LOAD before the next block
+  // (tp_sequencer), so no block ever computes beats of an old image. The
+  // budget of FIFO beats keeps the walk from waiting on the next block: every
+  // prefetched burst fits once this block's beats have left.
+  typedef enum logic [2:0] {MiIdle, MiSec, MiWait, MiCmd, MiDrop} mi_e;
+  localparam int unsigned PfSecW = LayerW + 3;   // up to 4 MaxLayers sections
   mi_e             mi_q;
   logic [LayerW:0] mi_layer_q;
   logic [1:0]      mi_kind_q;       // 0 wqkv, 1 wo, 2 w13, 3 w2
   logic            mi_cls_q;        // the classifier
   logic [AddrWidth-1:0] mi_addr_q;
   logic [19:0]     mi_beats_q;
+  logic            mi_pf_q;         // walking the next block's sections (prefetch)
+  logic            mi_start_q;      // a block waits for the issuer
+  logic            mi_flush_q;      // LOAD: drop the prefetched sections first
+  logic [PfSecW-1:0] pf_secs_q;     // sections requested for the next block
+  logic [19:0]     pf_beats_q;      // ... and their beats
+  logic [PfSecW-1:0] mi_fetched_q;  // sections of this block still to compute from a prefetch
+  logic            mi_last_sec;     // the command in MiCmd is the walk's last
+  logic            mi_pf_fits;      // the looked-up section fits the prefetch budget
   logic            mu_cmd_valid, mu_cmd_ready;
+  logic [1:0]      mu_cmd_kind;
+  logic [19:0]     mu_cmd_beats;
   logic [15:0]     mu_rows;
   logic [10:0]     mu_cols;
   logic [5:0]      mu_tokens;
@@ -552,44 +574,93 @@ module tp_token_pipeline #(
                                                          mi_kind_q == 2'd2 ? 5 : 6));
   end
 
+  // The walk ends after the last layer's w2 (prefetch), or after the
+  // block's last matrix (the classifier with logits).
+  assign mi_last_sec = mi_cls_q || (mi_kind_q == 2'd3 && mi_layer_q == n_layers - 1'b1 && (mi_pf_q || !logits_q));
+  assign mi_pf_fits  = 32'(pf_beats_q) + 32'(sec_beats_i) <= MatrixFifoBeats;
+
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      mi_q <= MiIdle;
+      mi_q         <= MiIdle;
+      mi_pf_q      <= 1'b0;
+      mi_start_q   <= 1'b0;
+      mi_flush_q   <= 1'b0;
+      pf_secs_q    <= '0;
+      pf_beats_q   <= '0;
+      mi_fetched_q <= '0;
     end else begin
+      if (uop_q == UopIdle && load_i) mi_flush_q <= 1'b1;
+      else if (uop_q == UopIdle && start_i) mi_start_q <= 1'b1;
       unique case (mi_q)
-        MiIdle: if (uop_q == UopIdle && start_i) begin
-          mi_q       <= MiSec;
-          mi_layer_q <= '0;
-          mi_kind_q  <= '0;
-          mi_cls_q   <= 1'b0;
+        MiIdle: begin
+          if (mi_flush_q) begin
+            if (pf_secs_q != '0) mi_q <= MiDrop;
+            else mi_flush_q <= 1'b0;
+          end else if (mi_start_q) begin
+            mi_start_q   <= 1'b0;
+            mi_q         <= MiSec;
+            mi_layer_q   <= '0;
+            mi_kind_q    <= '0;
+            mi_cls_q     <= 1'b0;
+            mi_fetched_q <= pf_secs_q;
+            pf_secs_q    <= '0;
+            pf_beats_q   <= '0;
+          end
         end
         MiSec:  mi_q <= MiWait;
         MiWait: begin
           mi_addr_q  <= sec_addr;
           mi_beats_q <= sec_beats_i;
           mi_q       <= MiCmd;
+          if (mi_pf_q && (mi_start_q || mi_flush_q || !mi_pf_fits)) begin
+            mi_pf_q <= 1'b0;
+            mi_q    <= MiIdle;
+          end
         end
         MiCmd: if (mu_cmd_ready) begin
           mi_q <= MiSec;
-          if (mi_cls_q) begin
-            mi_q <= MiIdle;
+          if (mi_pf_q) begin
+            pf_secs_q  <= pf_secs_q + 1'b1;
+            pf_beats_q <= pf_beats_q + mi_beats_q;
+          end else if (mi_fetched_q != '0) begin
+            mi_fetched_q <= mi_fetched_q - 1'b1;
+          end
+          if (mi_last_sec) begin
+            // The block's last command starts the walk over the next
+            // block's sections; the walk's last ends it.
+            mi_pf_q    <= ~mi_pf_q;
+            mi_layer_q <= '0;
+            mi_kind_q  <= '0;
+            mi_cls_q   <= 1'b0;
+            if (mi_pf_q) mi_q <= MiIdle;
           end else if (mi_kind_q == 2'd3) begin
             mi_kind_q  <= '0;
             mi_layer_q <= mi_layer_q + 1'b1;
-            if (mi_layer_q == n_layers - 1'b1) begin
-              if (logits_q) mi_cls_q <= 1'b1;
-              else          mi_q     <= MiIdle;
-            end
+            if (mi_layer_q == n_layers - 1'b1) mi_cls_q <= 1'b1;
           end else begin
             mi_kind_q <= mi_kind_q + 1'b1;
           end
+        end
+        MiDrop: if (mu_cmd_ready) begin
+          mi_q       <= MiIdle;
+          mi_flush_q <= 1'b0;
+          pf_secs_q  <= '0;
+          pf_beats_q <= '0;
         end
         default: mi_q <= MiIdle;
       endcase
     end
   end
 
-  assign mu_cmd_valid = mi_q == MiCmd;
+  localparam logic [1:0] KindBoth = 2'd0, KindPrefetch = 2'd1, KindFetched = 2'd2, KindDrop = 2'd3;
+  assign mu_cmd_valid = mi_q == MiCmd || mi_q == MiDrop;
+  assign mu_cmd_beats = mi_q == MiDrop ? pf_beats_q : mi_beats_q;
+  always_comb begin
+    if (mi_q == MiDrop) mu_cmd_kind = KindDrop;
+    else if (mi_pf_q) mu_cmd_kind = KindPrefetch;
+    else if (mi_fetched_q != '0) mu_cmd_kind = KindFetched;
+    else mu_cmd_kind = KindBoth;
+  end
   always_comb begin
     mu_tokens = mi_cls_q ? 6'd1 : 6'(ntok_q);
     mu_cols   = 11'(cfg_dim_i);
@@ -1352,8 +1423,8 @@ module tp_token_pipeline #(
   ) u_matrix (
     .clk_i, .rst_ni,
     .cmd_valid_i(mu_cmd_valid), .cmd_ready_o(mu_cmd_ready),
-    .cmd_addr_i(mi_addr_q), .cmd_beats_i(mi_beats_q), .cmd_rows_i(mu_rows), .cmd_cols_i(mu_cols),
-    .cmd_tokens_i(mu_tokens), .cmd_int4_i(cfg_int4_i),
+    .cmd_addr_i(mi_addr_q), .cmd_beats_i(mu_cmd_beats), .cmd_rows_i(mu_rows), .cmd_cols_i(mu_cols),
+    .cmd_tokens_i(mu_tokens), .cmd_int4_i(cfg_int4_i), .cmd_kind_i(mu_cmd_kind),
     .act_valid_i(mu_act_valid), .act_ready_o(mu_act_ready), .act_q_i(fo_data),
     .act_mant_i(fo_scale[10:0]), .act_exp_i(fo_scale[26:11]), .act_last_i(fo_tag[TagFinal]),
     .m_axi_arvalid_o(m_axi_w_arvalid_o), .m_axi_arready_i(m_axi_w_arready_i),

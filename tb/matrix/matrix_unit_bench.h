@@ -28,12 +28,18 @@ struct MatrixJob {
   uint64_t address = 0;                 // byte address of the section in the image
 };
 
+// tp_matrix_unit's cmd_kind_i.
+enum class CommandKind : uint8_t { kBoth = 0, kPrefetch = 1, kFetched = 2, kDrop = 3 };
+
 struct MatrixCommand {
   uint64_t addr = 0;
   uint32_t beats = 0;
   uint32_t rows = 0, cols = 0, tokens = 0;
   bool int4 = false;
   const MatrixJob* job = nullptr;  // golden data (not driven)
+  CommandKind kind = CommandKind::kBoth;
+  // Only kBoth and kFetched compute (and produce results).
+  bool computes() const { return kind == CommandKind::kBoth || kind == CommandKind::kFetched; }
 };
 
 struct ActBeat {
@@ -132,6 +138,7 @@ struct MatrixUnitBench {
               h->cmd_cols_i = static_cast<uint16_t>(c.cols);
               h->cmd_tokens_i = static_cast<uint8_t>(c.tokens);
               h->cmd_int4_i = c.int4;
+              h->cmd_kind_i = static_cast<uint8_t>(c.kind);
             },
             [this] { return h->cmd_ready_o != 0; }, std::move(cmd_stall)),
         acts(
@@ -161,7 +168,10 @@ struct MatrixUnitBench {
             },
             std::move(out_stall)),
         scoreboard(h, "out") {
-    scoreboard.connect(cmds, [](const MatrixCommand& c) { return golden_matrix_beats(*c.job); }, sink);
+    scoreboard.connect(
+        cmds,
+        [](const MatrixCommand& c) { return c.computes() ? golden_matrix_beats(*c.job) : std::vector<OutBeat>{}; },
+        sink);
   }
 
   // Queues a job: its command and its activations.

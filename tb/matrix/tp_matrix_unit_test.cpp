@@ -272,4 +272,62 @@ TEST(MatrixUnit, PrefetchedCommandsBackToBackMatchMatvec) {
   }
 }
 
+// Split commands (cmd_kind_i), as the token pipeline uses them across
+// blocks: sections requested ahead with kPrefetch are computed later by
+// kFetched commands (the engine takes the stream's next beats), and
+// prefetched sections no matrix will use are discarded with kDrop before the
+// next command. A kFetched that fetched again, or a drop of the wrong count,
+// would shift every later section and break the results.
+TEST(MatrixUnit, PrefetchedSectionsComputeLaterOrAreDropped) {
+  using tp::tb::CommandKind;
+  using tp::tb::MatrixCommand;
+  for (const uint64_t seed : {51, 52, 53}) {
+    std::mt19937_64 rng(seed);
+    Workload w;
+    for (int i = 0; i < 8; ++i) {
+      const int rows = 1 + static_cast<int>(rng() % 40), cols = 1 + static_cast<int>(rng() % 64);
+      std::vector<QuantVector> xs;
+      for (int t = 0, n = 1 + static_cast<int>(rng() % 3); t < n; ++t) xs.push_back(random_vector(rng, cols));
+      w.add(random_matrix(rng, rows, cols, rng() % 2 ? 8 : 4), std::move(xs));
+    }
+    w.finish();
+    SCOPED_TRACE(::testing::Message() << "seed " << seed);
+    const double stall = seed == 53 ? 0.3 : 0.0;
+    MatrixUnitBench b(w.image, HbmConfig{.latency = 60, .r_stall = StallGenerator(stall, 7)}, StallGenerator(stall, 8),
+                      StallGenerator(stall, 9), StallGenerator(stall, 10));
+    b.h.reset();
+    const auto command = [&](size_t j, CommandKind kind) {
+      MatrixCommand c = tp::tb::command_for(w.jobs[j]);
+      c.kind = kind;
+      b.cmds.push(c);
+      if (c.computes()) b.acts.push_all(tp::tb::activation_beats(w.jobs[j]));
+      return c.computes() ? static_cast<size_t>((w.jobs[j].matrix->rows + 31) / 32) * w.jobs[j].tokens.size() : 0;
+    };
+    size_t beats = 0;
+    // Job 0 as usual with jobs 1 and 2 requested behind it, computed later.
+    beats += command(0, CommandKind::kBoth);
+    beats += command(1, CommandKind::kPrefetch);
+    beats += command(2, CommandKind::kPrefetch);
+    ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == beats; }, 50000, "job 0"));
+    beats += command(1, CommandKind::kFetched);
+    beats += command(2, CommandKind::kFetched);
+    beats += command(3, CommandKind::kBoth);
+    ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == beats; }, 50000, "jobs 1 to 3"));
+    // Jobs 4 and 5 requested and dropped (the engine idle); job 6 then reads
+    // its own section, and job 7 is prefetched and computed.
+    beats += command(4, CommandKind::kPrefetch);
+    beats += command(5, CommandKind::kPrefetch);
+    MatrixCommand drop{.beats = tp::tb::command_for(w.jobs[4]).beats + tp::tb::command_for(w.jobs[5]).beats,
+                       .kind = CommandKind::kDrop};
+    b.cmds.push(drop);
+    beats += command(6, CommandKind::kBoth);
+    beats += command(7, CommandKind::kPrefetch);
+    beats += command(7, CommandKind::kFetched);
+    ASSERT_TRUE(b.h.run_until([&] { return b.scoreboard.checked() == beats; }, 50000, "jobs 6 and 7"));
+    b.h.tick(200);
+    tp::tb::expect_all_checked(b, beats);
+    EXPECT_FALSE(b.h->err_weight_last_o);
+  }
+}
+
 }  // namespace

@@ -269,6 +269,19 @@ void AccelDriver::write_retrying(std::uint32_t addr, std::uint32_t data, std::ui
   }
 }
 
+void AccelDriver::replace_weight_image(const std::vector<std::uint8_t>& image) {
+  if (image.size() > w_hbm_.memory().size()) {
+    throw std::invalid_argument("replace_weight_image: the new image (" + std::to_string(image.size()) +
+                                " bytes) is larger than the weight region (" +
+                                std::to_string(w_hbm_.memory().size()) + " bytes)");
+  }
+  layout_ = fx::read_weight_image_layout(image);
+  for (HbmModel* memory : {&w_hbm_, &e_hbm_}) {
+    std::vector<std::uint8_t>& bytes = memory->memory();
+    std::fill(std::copy(image.begin(), image.end(), bytes.begin()), bytes.end(), std::uint8_t{0});
+  }
+}
+
 void AccelDriver::write_configuration(const ModelConfig& c, bool int4, const fx::WeightImageLayout& layout) {
   const fx::ModelConstants k = fx::model_constants(c);
   const auto word = [](const fx::ScaleFp& s, unsigned exponent_bits) {
@@ -548,8 +561,14 @@ void GoldenChecker::abort_command() { armed_.reset(); }
 // ---------------------------------------------------------------- checked ---
 CheckedAccel::CheckedAccel(std::shared_ptr<const fx::QuantizedModel> model, AccelDriverOptions options,
                            bool stop_at_first)
-    : checker_(model, stop_at_first), driver_(fx::write_weight_image(*model), std::move(options)) {
+    : stop_at_first_(stop_at_first), checker_(model, stop_at_first),
+      driver_(fx::write_weight_image(*model), std::move(options)) {
   driver_.set_tap_callback([this](const AccelTap& tap) { checker_.observe(tap); });
+}
+
+void CheckedAccel::switch_model(std::shared_ptr<const fx::QuantizedModel> model) {
+  driver_.replace_weight_image(fx::write_weight_image(*model));
+  checker_ = GoldenChecker(std::move(model), stop_at_first_);
 }
 
 CommandResult CheckedAccel::open(unsigned seq) {

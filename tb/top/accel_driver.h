@@ -162,6 +162,11 @@ class AccelDriver {
   void tick(unsigned n = 1);
   std::uint64_t cycle() const { return h_.cycle(); }
 
+  // Puts another weight image where the current one is (at most as large:
+  // the KV region follows it), in both weight memories, as a host loading a
+  // new model would; layout() becomes its layout. Configure and LOAD next.
+  void replace_weight_image(const std::vector<std::uint8_t>& image);
+
   // Writes DIM .. SCORE_SCALE, the section table and the RoPE steps.
   void write_configuration(const ModelConfig& config, bool int4, const fx::WeightImageLayout& layout);
   // write_configuration, LOAD; throws std::runtime_error naming the status
@@ -320,6 +325,9 @@ class CheckedAccel {
   GoldenChecker& checker() { return checker_; }
 
   void configure() { driver_.configure(); }
+  // Another model in the weight memory (AccelDriver::replace_weight_image)
+  // and a fresh golden checker for it (no sequence open on the golden side).
+  void switch_model(std::shared_ptr<const fx::QuantizedModel> model);
   CommandResult open(unsigned seq);
   CommandResult prompt(unsigned seq, std::span<const int> ids);
   CommandResult step(unsigned seq);
@@ -327,6 +335,7 @@ class CheckedAccel {
   void reset();  // the top and the golden sequences
 
  private:
+  bool stop_at_first_;
   GoldenChecker checker_;
   AccelDriver driver_;
 };

@@ -309,6 +309,28 @@ TEST(AccelTop, ResetInTheMiddleOfAPromptThenRunAgain) {
   expect_bit_exact(accel);
 }
 
+// Between blocks the pipeline requests the next block's first weight
+// sections; a host that puts a new image at the same address must not get
+// them. Writing the configuration makes the next block BAD_CONFIG until a
+// LOAD, and LOAD drops the prefetched beats: the default model's INT4 image
+// over its INT8 one (other sections, other lengths) then runs bit-exact; an
+// INT4 block computed on prefetched INT8 beats would not.
+TEST(AccelTop, ANewImageNeedsALoadWhichDropsThePrefetchedWeights) {
+  CheckedAccel accel(quantized_default(8));
+  AccelDriver& d = accel.driver();
+  accel.configure();
+  const int vocab = d.layout().config.vocab_size;
+  generate(accel, 0, random_prompt(5, vocab, 21), 3);
+
+  accel.switch_model(quantized_default(4));
+  d.write_configuration(d.layout().config, true, d.layout());
+  EXPECT_EQ(d.step(0).status, Status::kBadConfig) << "a block before the LOAD of the new configuration";
+  ASSERT_EQ(d.load().status, Status::kOk);
+  generate(accel, 1, random_prompt(9, vocab, 22), 4);
+  expect_bit_exact(accel);
+  EXPECT_EQ(accel.checker().unexpected_taps(), 0u);
+}
+
 // stories260K (shared classifier, 5 layers, 8 heads on 4 KV heads): 8 prompt
 // tokens and 32 decode steps.
 class AccelTopStories : public ::testing::TestWithParam<int> {};

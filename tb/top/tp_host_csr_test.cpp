@@ -177,6 +177,29 @@ TEST(HostCsr, IdResetValuesAndAConfigurationRoundTrip) {
   EXPECT_EQ(b.h->cfg_kv_base_o, 0x80000u);
 }
 
+// cfg_write_o pulses once per configuration or section-table write (the
+// sequencer then wants a new LOAD), and not for the RoPE steps, the
+// command and token streams, STATUS, or a write refused by its strobes.
+TEST(HostCsr, ConfigurationAndSectionWritesPulseCfgWrite) {
+  CsrBench b;
+  struct PulseCount final : tp::tb::Component {
+    explicit PulseCount(CsrBench& b) : Component(b.h), b(b) {}
+    void sample(uint64_t) override { pulses += b.h->cfg_write_o; }
+    CsrBench& b;
+    unsigned pulses = 0;
+  } count(b);
+  b.h.reset();
+  write_config(b, kStories);                                    // 13 configuration words
+  for (unsigned i = 0; i < 6; ++i) b.axil.write(kSections + 4 * i, 100 + i);  // 6 section words
+  b.axil.write(kRope, 5);
+  b.axil.write(kStatus, 0);
+  b.axil.write(kCmd, 0x40000000);
+  b.axil.write(kTokenIn, 1);
+  b.axil.write(kDim, 64, 0x3);                                  // partial strobe: refused
+  b.run();
+  EXPECT_EQ(count.pulses, kStories.size() + 6);
+}
+
 // Each configuration beyond a maximum or inconsistent lowers cfg_ok.
 TEST(HostCsr, EveryOutOfRangeOrInconsistentConfigurationIsRefused) {
   const std::vector<std::pair<uint32_t, uint32_t>> bad = {
