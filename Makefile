@@ -6,7 +6,7 @@ WAVES  ?= 0
 TOKENPIPE := $(BUILD)/app/tokenpipe
 
 .DEFAULT_GOAL := help
-.PHONY: help deps configure build demo test lint synth synth-top vivado sim waves bench clean
+.PHONY: help deps configure build demo test lint synth synth-top synth-hier vivado sim waves bench clean
 
 help: ## this list
 	@echo "tokenpipe: FPGA LLM token pipeline (SystemVerilog + C++ golden model)"
@@ -53,6 +53,10 @@ synth: configure ## Yosys synth_xilinx per module with checked statistics
 synth-top: configure ## the top's units at the top's parameters (~25 min of Yosys; docs/accelerator.md "Resources")
 	cmake --build $(BUILD) -j $(JOBS) --target rtl_tables synth_check
 	TP_TABLES_DIR=$(BUILD)/generated/tables SYNTH_CHECK=$(BUILD)/tb/synth_check scripts/synth_top_units.sh $(BUILD)/synth-top
+
+synth-hier: configure ## the whole top in one Yosys run, hierarchy kept (~55 min; docs/accelerator.md "Resources")
+	cmake --build $(BUILD) -j $(JOBS) --target rtl_tables synth_check
+	TP_TABLES_DIR=$(BUILD)/generated/tables SYNTH_CHECK=$(BUILD)/tb/synth_check scripts/synth_top_hier.sh $(BUILD)/synth-hier
 
 vivado: configure ## Vivado out-of-context synthesis of one module (needs vivado on PATH): make vivado MODULE=name
 	@test -n "$(MODULE)" || { echo "usage: make vivado MODULE=<rtl module> [PART=xcvu9p-flga2104-2L-e]" >&2; exit 2; }
