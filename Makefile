@@ -56,7 +56,7 @@ synth-top: configure ## the top's units at the top's parameters (~25 min of Yosy
 
 synth-hier: configure ## the whole top in one Yosys run, hierarchy kept (~55 min; docs/accelerator.md "Resources")
 	cmake --build $(BUILD) -j $(JOBS) --target rtl_tables synth_check
-	TP_TABLES_DIR=$(BUILD)/generated/tables SYNTH_CHECK=$(BUILD)/tb/synth_check scripts/synth_top_hier.sh $(BUILD)/synth-hier
+	TP_TABLES_DIR=$(BUILD)/generated/tables SYNTH_CHECK=$(BUILD)/tb/synth_check scripts/synth_top_units.sh $(BUILD)/synth-hier whole
 
 vivado: configure ## Vivado out-of-context synthesis of one module (needs vivado on PATH): make vivado MODULE=name
 	@test -n "$(MODULE)" || { echo "usage: make vivado MODULE=<rtl module> [PART=xcvu9p-flga2104-2L-e]" >&2; exit 2; }

@@ -9,7 +9,14 @@
 # docs/accelerator.md ("Resources") sums the two. Not part of `make test`:
 # the 16 x 16 matrix unit alone takes ~20 minutes of Yosys.
 #
-# Usage: scripts/synth_top_units.sh OUTDIR [NAME...]   (NAME: a row below; default all)
+# NAME `whole` instead runs the whole accelerator in one Yosys run:
+# tp_accel_top at its default configuration with its hierarchy kept
+# (synth_xilinx without -flatten: each module once per parameter set, so the
+# run costs about the sum of the per-unit runs rather than a flat netlist's
+# superlinear passes; ~55 minutes here), the hierarchy's totals (stat -top)
+# checked against rtl/top/tp_accel_top.hier.json (make synth-hier).
+#
+# Usage: scripts/synth_top_units.sh OUTDIR [NAME...]   (NAME: a row below, or whole; default all rows)
 # Env: SYNTH_CHECK, TP_TABLES_DIR, TP_FILES_F as for scripts/synth.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,20 +45,34 @@ units=(
 )
 wanted=("$@")
 mapfile -t files < <(sed -e 's|//.*||' -e 's/[[:space:]]*$//' -e '/^$/d' "$files_f")
+
+# synth NAME DESCRIPTION SCRIPT: one Yosys run, its log and statistics in OUTDIR.
+synth() {
+  if yosys -q -l "$out/$1.log" -p "$3" >/dev/null 2>&1; then
+    echo "synth ok   $1 ($2)"
+  else
+    echo "synth FAIL $1 (see $out/$1.log)"
+    exit 1
+  fi
+}
+
+if [[ " ${wanted[*]} " == *" whole "* ]]; then
+  synth whole "tp_accel_top, hierarchy kept" "read_verilog -sv -I$tables ${files[*]}; \
+    synth_xilinx -family xcup -top tp_accel_top -noiopad -noclkbuf; tee -q -o $out/whole.stat.json stat -json -top tp_accel_top"
+  # Yosys 0.23 prints the hierarchy's text tree into `stat -json -top`'s
+  # output; keep only the JSON lines (each starts with a quote or a bracket).
+  sed -i '/^[[:space:]]*[^[:space:]"{}[]/d' "$out/whole.stat.json"
+  exec "$checker" --expect rtl/top/tp_accel_top.hier.json --dir "$out" --report "$out/report.md" whole
+fi
+
 names=()
 for row in "${units[@]}"; do
   read -r name module params <<<"$row"
   if ((${#wanted[@]})) && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
   chparams=""
   for kv in $params; do chparams+="chparam -set ${kv%%=*} ${kv#*=} $module; "; done
-  script="read_verilog -sv -I$tables ${files[*]}; $chparams"
-  script+="synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o $out/$name.stat.json stat -json"
-  if yosys -q -l "$out/$name.log" -p "$script" >/dev/null 2>&1; then
-    echo "synth ok   $name ($module $params)"
-  else
-    echo "synth FAIL $name (see $out/$name.log)"
-    exit 1
-  fi
+  synth "$name" "$module $params" "read_verilog -sv -I$tables ${files[*]}; $chparams \
+    synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o $out/$name.stat.json stat -json"
   names+=("$name")
 done
 "$checker" --expect rtl/top/tp_accel_top.units.json --dir "$out" --report "$out/report.md" "${names[@]}"
