@@ -342,7 +342,6 @@ module tp_kv_port #(
 
   logic                  wr_busy;                 // for the ordering rule
   logic                  wr_wait_q;               // a write command waits at the input
-  logic [PendWidth-1:0]  rd_pend_q;               // R beats outstanding
   logic                  wq_reads_left;           // reads of the write's kv_head still in flight
   logic [WrPendWidth-1:0] wb_pend_q;              // AW beats awaiting B
   logic                  jf_full;
@@ -445,23 +444,14 @@ module tp_kv_port #(
   logic unused_wp_counters;
   assign unused_wp_counters = ^{wp_busy, wp_out_stall, wp_mem_wait};
 
-  // R beats still to come from memory (the read half of the ordering rule).
+  // Per kv_head: are its reads still in flight (the read half of the
+  // ordering rule)? R beats come back in issue order, so a head is done when
+  // the running count of R beats taken reaches the count at the end of its
+  // latest read (the counts differ by at most the beats outstanding, so the
+  // equality is exact modulo 2^PendWidth).
   logic r_fire;
   assign r_fire = m_axi_rvalid_i & m_axi_rready_o;
 
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      rd_pend_q <= '0;
-    end else begin
-      rd_pend_q <= rd_pend_q + ((wp_cmd_valid && wp_cmd_ready) ? PendWidth'(seg_beats) : '0)
-                   - PendWidth'(r_fire);
-    end
-  end
-
-  // Per kv_head: are its reads still in flight? R beats come back in issue
-  // order, so a head is done when the running count of R beats reaches the
-  // count at the end of its latest read (the two differ by at most
-  // rd_pend_q, so the equality is exact modulo 2^PendWidth).
   localparam int unsigned Heads = 1 << HeadWidth;
   logic [PendWidth-1:0] r_issued_q, r_taken_q;      // running counts of R beats
   logic [PendWidth-1:0] head_end_q [Heads];         // r_issued_q after the head's latest read
@@ -768,6 +758,8 @@ module tp_kv_port #(
 
   // ----------------------------------------------------------- assertions ---
 `ifndef SYNTHESIS
+  logic [PendWidth-1:0] rd_pend;  // R beats outstanding
+  assign rd_pend = r_issued_q - r_taken_q;
   tp_stream_checker #(.Width(PageWidth + LayerWidth + HeadWidth + 2), .Name("tp_kv_port rd_cmd")) u_rd_check (
     .clk_i, .rst_ni, .valid_i(rd_cmd_valid_i), .ready_i(rd_cmd_ready_o),
     .data_i({rd_cmd_page_i, rd_cmd_layer_i, rd_cmd_kv_head_i, rd_cmd_last_i, rd_cmd_fwd_i})
@@ -816,10 +808,10 @@ module tp_kv_port #(
       assert (!(wp_cmd_valid && wr_busy)) else $error("tp_kv_port: read issued while a write is pending");
       assert (!(aw_fire && head_reading_q[wq_head_q]))
         else $error("tp_kv_port: write issued while a read of its kv_head is in flight");
-      assert ((rd_pend_q == '0) == (head_reading_q == '0))
+      assert ((rd_pend == '0) == (head_reading_q == '0))
         else $error("tp_kv_port: per-head read tracking disagrees with the R beats outstanding");
       if (r_fire) begin
-        assert (rd_pend_q != '0) else $error("tp_kv_port: R beat without a read in flight");
+        assert (rd_pend != '0) else $error("tp_kv_port: R beat without a read in flight");
       end
       if (b_fire) begin
         assert (wb_pend_q != '0) else $error("tp_kv_port: B response without a write in flight");
