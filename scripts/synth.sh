@@ -14,6 +14,7 @@
 # generated ROM includes (default build/generated/tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/yosys_run.sh
 files_f=${TP_FILES_F:-rtl/files.f}
 tables=${TP_TABLES_DIR:-build/generated/tables}
 [[ -f $tables/tp_tables.svh ]] || { echo "synth: no generated tables in $tables (build target rtl_tables first)" >&2; exit 2; }
@@ -82,17 +83,22 @@ closure_of() {
 }
 
 synth_one() {
-  local module=$1 boxes="" box
-  for box in $(blackboxes_of "$(file_of "$module")"); do boxes+="$(file_of "$box") "; done
-  local script="read_verilog -sv -I$tables $(closure_of "$module"); "
-  if [[ -n $boxes ]]; then
-    local packages
+  local module=$1 boxes=() box
+  for box in $(blackboxes_of "$(file_of "$module")"); do boxes+=("$(file_of "$box")"); done
+  local script
+  # shellcheck disable=SC2046  # closure_of prints a list of paths
+  script="read_verilog -sv -Itables $(in_run $(closure_of "$module")); "
+  if ((${#boxes[@]})); then
+    local packages own
     packages=$(printf '%s\n' "${files[@]}" | grep '_pkg\.sv$' | tr '\n' ' ')
-    script="read_verilog -sv -I$tables $packages; read_verilog -sv -lib -I$tables $boxes; "
-    script+="read_verilog -sv -I$tables $(closure_of "$module" | tr ' ' '\n' | grep -v '_pkg\.sv$' | tr '\n' ' '); "
+    own=$(closure_of "$module" | tr ' ' '\n' | grep -v '_pkg\.sv$' | tr '\n' ' ')
+    # shellcheck disable=SC2086  # word lists of paths
+    script="read_verilog -sv -Itables $(in_run $packages); read_verilog -sv -lib -Itables $(in_run "${boxes[@]}"); "
+    # shellcheck disable=SC2086
+    script+="read_verilog -sv -Itables $(in_run $own); "
   fi
-  script+="synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o $out/$module.stat.json stat -json"
-  if yosys -q -l "$out/$module.log" -p "$script" >/dev/null 2>&1; then
+  script+="synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o stat.json stat -json"
+  if yosys_run "$out" "$module" "$tables" "$script"; then
     echo "synth ok   $module"
   else
     echo "synth FAIL $module (yosys error, see $out/$module.log)"

@@ -20,6 +20,7 @@
 # Env: SYNTH_CHECK, TP_TABLES_DIR, TP_FILES_F as for scripts/synth.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/yosys_run.sh
 files_f=${TP_FILES_F:-rtl/files.f}
 tables=${TP_TABLES_DIR:-build/generated/tables}
 checker=${SYNTH_CHECK:-build/tb/synth_check}
@@ -48,17 +49,18 @@ mapfile -t files < <(sed -e 's|//.*||' -e 's/[[:space:]]*$//' -e '/^$/d' "$files
 
 # synth NAME DESCRIPTION SCRIPT: one Yosys run, its log and statistics in OUTDIR.
 synth() {
-  if yosys -q -l "$out/$1.log" -p "$3" >/dev/null 2>&1; then
+  if yosys_run "$out" "$1" "$tables" "$3"; then
     echo "synth ok   $1 ($2)"
   else
     echo "synth FAIL $1 (see $out/$1.log)"
     exit 1
   fi
 }
+sources=$(in_run "${files[@]}")
 
 if [[ " ${wanted[*]} " == *" whole "* ]]; then
-  synth whole "tp_accel_top, hierarchy kept" "read_verilog -sv -I$tables ${files[*]}; \
-    synth_xilinx -family xcup -top tp_accel_top -noiopad -noclkbuf; tee -q -o $out/whole.stat.json stat -json -top tp_accel_top"
+  synth whole "tp_accel_top, hierarchy kept" "read_verilog -sv -Itables $sources; \
+    synth_xilinx -family xcup -top tp_accel_top -noiopad -noclkbuf; tee -q -o stat.json stat -json -top tp_accel_top"
   # Yosys 0.23 prints the hierarchy's text tree into `stat -json -top`'s
   # output; keep only the JSON lines (each starts with a quote or a bracket).
   sed -i '/^[[:space:]]*[^[:space:]"{}[]/d' "$out/whole.stat.json"
@@ -71,8 +73,8 @@ for row in "${units[@]}"; do
   if ((${#wanted[@]})) && [[ ! " ${wanted[*]} " == *" $name "* ]]; then continue; fi
   chparams=""
   for kv in $params; do chparams+="chparam -set ${kv%%=*} ${kv#*=} $module; "; done
-  synth "$name" "$module $params" "read_verilog -sv -I$tables ${files[*]}; $chparams \
-    synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o $out/$name.stat.json stat -json"
+  synth "$name" "$module $params" "read_verilog -sv -Itables $sources; $chparams \
+    synth_xilinx -family xcup -top $module -flatten -noiopad -noclkbuf; tee -q -o stat.json stat -json"
   names+=("$name")
 done
 "$checker" --expect rtl/top/tp_accel_top.units.json --dir "$out" --report "$out/report.md" "${names[@]}"
