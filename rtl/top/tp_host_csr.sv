@@ -14,6 +14,8 @@
 //   0x018 N_LAYERS    RW                       0x01C N_HEADS     RW
 //   0x020 N_KV_HEADS  RW                       0x024 HEAD_SIZE   RW (dim / n_heads)
 //   0x028 VOCAB       RW                       0x02C SEQ_LEN     RW
+//                     (these eight hold 16 bits: a value above 0xFFFF is kept
+//                     as 0xFFFF, beyond every maximum, so it is refused)
 //   0x030 QUANT       RW  [0] 1: INT4 weights, 0: INT8
 //   0x034 WEIGHT_BASE RW  weight image base, in 64-byte beats
 //   0x038 KV_BASE     RW  KV region base, in 64-byte beats
@@ -200,6 +202,9 @@ module tp_host_csr #(
   assign wr_is_sec        = wr_word >= 10'h100 && wr_word < 10'h100 + 10'(2 * NumSections);
   assign wr_is_rope       = wr_word >= 10'h200 && wr_word < 10'h200 + 10'(RopeSteps);
   assign tok_bad          = s_axil_wdata_i >= {16'd0, vocab_q};
+  // A size register keeps 16 bits: larger values saturate (and are refused).
+  logic [15:0] size_value;
+  assign size_value = s_axil_wdata_i[31:16] != 16'd0 ? 16'hFFFF : s_axil_wdata_i[15:0];
   assign wr_ok            = wr_full_strobe && (wr_is_status || wr_is_cfg || wr_is_sec || wr_is_rope ||
                                                (wr_is_cmd && !cmd_full) || (wr_is_tok && !tok_full && !tok_bad));
 
@@ -238,14 +243,14 @@ module tp_host_csr #(
         if (wr_full_strobe && wr_is_status) err_q <= err_q & ~s_axil_wdata_i[15:8];
         if (wr_full_strobe && wr_is_cfg) begin
           unique case (wr_word)
-            10'h004: dim_q         <= s_axil_wdata_i[15:0];
-            10'h005: hidden_q      <= s_axil_wdata_i[15:0];
-            10'h006: layers_q      <= s_axil_wdata_i[15:0];
-            10'h007: heads_q       <= s_axil_wdata_i[15:0];
-            10'h008: kv_heads_q    <= s_axil_wdata_i[15:0];
-            10'h009: head_size_q   <= s_axil_wdata_i[15:0];
-            10'h00A: vocab_q       <= s_axil_wdata_i[15:0];
-            10'h00B: seq_len_q     <= s_axil_wdata_i[15:0];
+            10'h004: dim_q         <= size_value;
+            10'h005: hidden_q      <= size_value;
+            10'h006: layers_q      <= size_value;
+            10'h007: heads_q       <= size_value;
+            10'h008: kv_heads_q    <= size_value;
+            10'h009: head_size_q   <= size_value;
+            10'h00A: vocab_q       <= size_value;
+            10'h00B: seq_len_q     <= size_value;
             10'h00C: int4_q        <= s_axil_wdata_i[0];
             10'h00D: weight_base_q <= s_axil_wdata_i;
             10'h00E: kv_base_q     <= s_axil_wdata_i;

@@ -19,11 +19,17 @@
 //   (sequence closed / already open / STEP before any token), 3 BAD_SEQ (id >=
 //   MaxSeqs), 4 SEQ_FULL (a position would reach seq_len), 5 NO_PAGE (not
 //   enough free KV pages for the whole command), 6 BAD_TOKEN (id >= vocab),
-//   7 BAD_CMD (unknown opcode, PROMPT of 0 tokens), 8 HW_ERROR (a unit raised
-//   an error during the command).
+//   7 BAD_CMD (unknown opcode, reserved bits [23:16] set, PROMPT of 0
+//   tokens), 8 HW_ERROR (a unit raised an error during the command, or had
+//   raised one before: the units' errors are sticky, so after one every
+//   command completes with HW_ERROR without running, until reset).
 // Every check happens before anything is stored, so a refused command changes
 // nothing; a refused PROMPT still takes its n tokens off the token-in stream
-// so the stream stays in step with the commands.
+// so the stream stays in step with the commands. The one exception is a
+// prompt token >= vocab (BAD_TOKEN), which can only be seen as the tokens
+// arrive (tp_host_csr refuses such ids at TOKEN_IN, but the vocabulary may
+// shrink after they were written): the earlier blocks of the PROMPT may have
+// run, so the sequence is closed (its KV pages freed) and must be opened again.
 // Token-out word: {seq[3:0], pos[10:0], 1'b0, token[14:0]} with pos the
 // position the token will take.
 module tp_sequencer #(
@@ -143,7 +149,9 @@ module tp_sequencer #(
 
   always_comb begin
     check_status = StOk;
-    if (reserved_q) begin
+    if (pipe_err_i != '0) begin
+      check_status = StHwError;
+    end else if (reserved_q) begin
       check_status = StBadCmd;
     end else if (op_q == OpLoad) begin
       if (!cfg_ok_i) check_status = StBadConfig;
@@ -216,7 +224,7 @@ module tp_sequencer #(
         end
         SDrain: begin
           if (tok_take) count_q <= count_q - 1'b1;
-          if (count_q == 16'd0) state_q <= SFinish;
+          if (count_q == 16'd0) state_q <= status_q == StBadToken ? SPmReq : SFinish;  // BAD_TOKEN: close
         end
         SLoad: if (pipe_done_i) begin
           loaded_q <= pipe_err_i == '0;
@@ -226,13 +234,13 @@ module tp_sequencer #(
         SPmReq: if (pm_req_ready) state_q <= SPmRsp;
         SPmRsp: if (pm_rsp_valid) begin
           if (pm_rsp_status != 3'd0) begin
-            status_q <= StBadState;
+            status_q <= op_q == OpPrompt ? StHwError : StBadState;  // a PROMPT's close cannot fail
           end else if (op_q == OpOpen) begin
             open_q[seq_q]      <= 1'b1;
             has_token_q[seq_q] <= 1'b0;
             len_q[seq_q]       <= '0;
           end else begin
-            open_q[seq_q] <= 1'b0;
+            open_q[seq_q] <= 1'b0;   // CLOSE, or a PROMPT with a bad token
           end
           state_q <= SFinish;
         end
