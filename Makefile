@@ -4,6 +4,7 @@ JOBS   ?= $(shell nproc)
 MODULE ?=
 WAVES  ?= 0
 TOKENPIPE := $(BUILD)/app/tokenpipe
+DEMO_PROMPT ?= The accelerator
 
 .DEFAULT_GOAL := help
 .PHONY: help deps configure build demo test lint synth synth-top synth-hier vivado sim waves bench clean
@@ -35,8 +36,12 @@ demo: configure ## generate text with the embedded default model (golden paths, 
 	  $(TOKENPIPE) generate --engine $$engine -t 0 || exit 1; \
 	done
 	@for quant in int8 int4; do \
-	  echo "== tokenpipe generate --engine rtl --quant $$quant -t 0 -n 48 (verilated tp_accel_top, taps checked)"; \
-	  $(TOKENPIPE) generate --engine rtl --quant $$quant -t 0 -n 48 || exit 1; \
+	  echo "== tokenpipe generate --engine rtl --quant $$quant -t 0 -n 64 -i \"$(DEMO_PROMPT)\" (verilated tp_accel_top, taps checked)"; \
+	  $(TOKENPIPE) generate --engine rtl --quant $$quant -t 0 -n 64 -i "$(DEMO_PROMPT)" 2>$(BUILD)/demo-$$quant.txt; \
+	  status=$$?; cat $(BUILD)/demo-$$quant.txt >&2; \
+	  if grep -q '^bit_exact: yes' $(BUILD)/demo-$$quant.txt; then echo "bit-exact with golden: yes"; \
+	  else echo "bit-exact with golden: no"; fi; \
+	  [ $$status -eq 0 ] || exit 1; \
 	done
 
 test: build ## every test: golden, CLI, RTL lint, testbenches, synthesis checks

@@ -67,6 +67,7 @@ std::string join_ids(std::span<const int> ids) {
 
 // A figure as printed: whole numbers without decimals.
 std::string metric_text(double v) {
+  if (std::isnan(v)) return "n/a";  // e.g. decode figures of a run without decode steps
   std::ostringstream out;
   if (v == std::floor(v) && std::fabs(v) < 1e15) {
     out << static_cast<long long>(v);
@@ -105,6 +106,10 @@ void run_generate(const GenerateOptions& options) {
   const int steps = options.steps == 0 || options.steps > config.seq_len ? config.seq_len : options.steps;
   const std::uint64_t seed = options.seed != 0 ? options.seed : static_cast<std::uint64_t>(std::time(nullptr));
   const auto prompt = prompt_tokens(options, model);
+  if (static_cast<int>(prompt.size()) > steps) {  // run.c runs only `steps` positions, prompt included
+    std::cerr << "note: the prompt has " << prompt.size() << " tokens; only the first " << steps
+              << " are run (-n / seq_len " << config.seq_len << ")\n";
+  }
 
   std::string text;
   const TokenCallback print = [&](int prev, int next) {
@@ -128,6 +133,15 @@ void run_generate(const GenerateOptions& options) {
     } catch (const tb::TapMismatchError& e) {
       if (model.tokenizer) std::cout << "\n" << std::flush;
       std::cerr << "bit_exact: no\n";
+      if (!options.json_path.empty()) {
+        const tb::TapMismatch& m = e.mismatch;
+        write_json(options.json_path,
+                   {{"model", model.name}, {"config", config_json(config)}, {"engine", "rtl-" + quant},
+                    {"prompt_tokens", prompt}, {"text", text}, {"bit_exact", false},
+                    {"mismatch", {{"pos", m.pos}, {"layer", m.layer}, {"stage", m.stage}, {"index", m.index},
+                                  {"expected", m.expected}, {"actual", m.actual ? nlohmann::json(*m.actual) : nullptr},
+                                  {"description", m.describe()}}}});
+      }
       throw std::runtime_error(std::string("the RTL differs from the golden model at ") + e.what());
     }
     generation = hardware->generation;

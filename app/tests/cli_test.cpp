@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "golden/checkpoint.h"
 #include "golden/default_model.h"
 #include "real_models.h"
 
@@ -230,6 +231,29 @@ TEST_F(Cli, RtlEngineIsBitExactOnTheDefaultModel) {
   EXPECT_EQ(json["bit_exact"], true);
   EXPECT_EQ(json["decode_tokens"], 11);
   EXPECT_GT(json["decode_cycles_per_token"].get<double>(), 0);
+}
+
+// A checkpoint beyond the accelerator's maxima is refused by name before
+// anything runs (the CSR would only answer SLVERR or BAD_CONFIG).
+TEST_F(Cli, RtlEngineNamesTheLimitAModelExceeds) {
+  const tp::ModelConfig deep{.dim = 8, .hidden_dim = 16, .n_layers = 17, .n_heads = 1, .n_kv_heads = 1,
+                             .vocab_size = 32, .seq_len = 16};
+  const auto path = (dir_ / "deep.bin").string();
+  tp::write_file(path, tp::serialize_checkpoint(deep, tp::allocate_weights(deep), tp::CheckpointFormat::kLegacy));
+  expect_clean_failure(tokenpipe({"generate", path, "--engine", "rtl", "-n", "2"}),
+                       "n_layers 17 exceeds the accelerator's maximum of 16");
+}
+
+// A prompt longer than -n runs only its first -n positions (as run.c), says
+// so, and with no STEP the decode figures are "n/a", not 0.
+TEST_F(Cli, RtlPromptOnlyRunHasNoDecodeFigures) {
+  const CliRun run = tokenpipe({"generate", "--engine", "rtl", "-n", "4", "--prompt-ids", "1 2 3 4 5 6"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("note: the prompt has 6 tokens; only the first 4 are run"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("\ndecode_cycles_per_token: n/a\n"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("\nroofline_ratio: n/a\n"), std::string::npos) << run.err;
+  EXPECT_EQ(run.err.find("\nprefill_pe_utilization: n/a"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("\nprefill_tokens: 4\n"), std::string::npos) << run.err;
 }
 
 TEST_F(Cli, RtlEngineRefusesSamplingAndRtlOptionsElsewhere) {

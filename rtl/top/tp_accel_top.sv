@@ -25,7 +25,7 @@
 //   1 cycles since reset           2 prefill cycles      3 prefill tokens
 //   4 decode cycles                5 decode tokens
 //   6 weight-port beats (matrices) 7 aux-port beats (embedding rows, gains)
-//   8 KV read beats                9 KV write beats      10 KV-port busy cycles
+//   8 KV read beats                9 KV write beats      10 KV-port read-busy cycles
 //   11 matrix engine busy cycles   12 matrix issue cycles (PE array busy)
 //   13 attention engine busy       14 vector-unit busy cycles
 //   15 sticky hardware errors (tp_token_pipeline err_o)

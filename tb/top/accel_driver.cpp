@@ -5,6 +5,7 @@
 #include "golden/int/kv_layout.h"
 
 #include <chrono>
+#include <limits>
 #include <sstream>
 
 namespace tp::tb {
@@ -125,7 +126,8 @@ AccelMetrics accel_metrics(const AccelSnapshot& prefill_start, const AccelSnapsh
   using C = AccelCounters;
   const C p = decode_start.counters.since(prefill_start.counters);
   const C d = decode_end.counters.since(decode_start.counters);
-  const auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+  // A figure over no cycles or tokens (e.g. no decode ran) is NaN: "n/a", not 0.
+  const auto ratio = [](double a, double b) { return b > 0 ? a / b : std::numeric_limits<double>::quiet_NaN(); };
   AccelMetrics m;
   m.prefill_tokens = p[C::kPrefillTokens];
   m.decode_tokens = d[C::kDecodeTokens];
@@ -139,7 +141,7 @@ AccelMetrics accel_metrics(const AccelSnapshot& prefill_start, const AccelSnapsh
   m.prefill_cycles_per_token = ratio(p[C::kPrefillCycles], m.prefill_tokens);
   m.prefill_pe_utilization = ratio(p[C::kMatrixIssue], p[C::kPrefillCycles]);
   m.weight_port_utilization = ratio(d[C::kWeightBeats], decode_cycles);
-  m.kv_port_utilization = ratio(static_cast<double>(d[C::kKvReadBeats]) + d[C::kKvWriteBeats], d[C::kKvBusy]);
+  m.kv_port_utilization = ratio(d[C::kKvReadBeats], d[C::kKvBusy]);
   m.matrix_busy = ratio(d[C::kMatrixBusy], decode_cycles);
   m.attention_busy = ratio(d[C::kAttentionBusy], decode_cycles);
   m.vector_busy = ratio(d[C::kVectorBusy], decode_cycles);
@@ -321,7 +323,32 @@ void AccelDriver::write_configuration(const ModelConfig& c, bool int4, const fx:
   }
 }
 
+std::string accel_misfit(const ModelConfig& c) {
+  const AccelLimits& m = kAccelLimits;
+  const std::pair<const char*, std::pair<int, int>> sizes[] = {
+      {"dim", {c.dim, m.dim}},
+      {"hidden_dim", {c.hidden_dim, m.hidden_dim}},
+      {"n_layers", {c.n_layers, m.n_layers}},
+      {"n_heads", {c.n_heads, m.n_heads}},
+      {"n_kv_heads", {c.n_kv_heads, m.n_kv_heads}},
+      {"head_size", {c.n_heads > 0 ? c.head_size() : 0, m.head_size}},
+      {"vocab_size", {c.vocab_size, m.vocab_size}},
+      {"seq_len", {c.seq_len, m.seq_len}},
+  };
+  for (const auto& [name, value_and_max] : sizes) {
+    const auto [value, max] = value_and_max;
+    if (value > max) {
+      return std::string(name) + " " + std::to_string(value) + " exceeds the accelerator's maximum of " +
+             std::to_string(max);
+    }
+  }
+  return {};
+}
+
 void AccelDriver::configure(const ModelConfig& config, bool int4, const fx::WeightImageLayout& layout) {
+  if (const std::string misfit = accel_misfit(config); !misfit.empty()) {
+    throw std::invalid_argument("the model does not fit the RTL top: " + misfit);
+  }
   write_configuration(config, int4, layout);
   const CommandResult r = load();
   if (!r.ok()) throw std::runtime_error("LOAD completed with status " + status_name(static_cast<unsigned>(r.status)));

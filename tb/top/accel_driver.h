@@ -53,6 +53,18 @@ inline constexpr unsigned kAccelTapLanes = 32;
 
 inline constexpr std::uint64_t kWeightBase = 0x1000'0000;  // bytes
 
+// The largest model the top takes (tp_pkg maxima; head size: the attention
+// engine's). tp_host_csr refuses anything beyond them (cfg_ok); the test
+// `AccelTop.TheHostLimitsAreTheHardwareLimits` holds these to the RTL.
+struct AccelLimits {
+  int dim = 512, hidden_dim = 1536, n_layers = 16, n_heads = 16, n_kv_heads = 16, head_size = 64,
+      vocab_size = 32000, seq_len = 1024;
+};
+inline constexpr AccelLimits kAccelLimits{};
+// Why the top cannot run `config` ("n_layers 17 exceeds the accelerator's
+// maximum of 16"), or empty when it can.
+std::string accel_misfit(const ModelConfig& config);
+
 // CSR map (tp_host_csr.sv header).
 namespace csr {
 inline constexpr std::uint32_t kId = 0x000, kStatus = 0x004;
@@ -113,7 +125,8 @@ struct AccelSnapshot {
 };
 
 // The figures of issue 7 from three snapshots: before the PROMPT, after it
-// (before the first STEP), after the last STEP.
+// (before the first STEP), after the last STEP. A figure whose denominator is
+// zero (the decode figures when no STEP ran) is NaN.
 struct AccelMetrics {
   double decode_cycles_per_token = 0;     // decode cycles / decode tokens
   double weight_bytes_per_token = 0;      // (weight-port + aux-port beats) x 64 / decode tokens, measured
@@ -122,7 +135,7 @@ struct AccelMetrics {
   double prefill_cycles_per_token = 0;
   double prefill_pe_utilization = 0;      // matrix issue cycles / prefill cycles (one issue a cycle)
   double weight_port_utilization = 0;     // weight-port beats / decode cycles
-  double kv_port_utilization = 0;         // KV beats (read + write) / KV-port busy cycles, decode
+  double kv_port_utilization = 0;         // KV read beats / KV-port read-busy cycles, decode (tp_kv_port's own)
   double matrix_busy = 0, attention_busy = 0, vector_busy = 0, kv_busy = 0;  // fractions of decode cycles
   double sim_cycles_per_s = 0, sim_tokens_per_s = 0;  // wall clock, prefill and decode
   std::uint64_t prefill_tokens = 0, decode_tokens = 0;
@@ -169,8 +182,9 @@ class AccelDriver {
 
   // Writes DIM .. SCORE_SCALE, the section table and the RoPE steps.
   void write_configuration(const ModelConfig& config, bool int4, const fx::WeightImageLayout& layout);
-  // write_configuration, LOAD; throws std::runtime_error naming the status
-  // unless it is OK. The no-argument form: the image's own configuration.
+  // write_configuration, LOAD; throws std::invalid_argument when the model
+  // is beyond kAccelLimits (accel_misfit), std::runtime_error naming the
+  // status unless it is OK. The no-argument form: the image's own configuration.
   void configure(const ModelConfig& config, bool int4, const fx::WeightImageLayout& layout);
   void configure();
 

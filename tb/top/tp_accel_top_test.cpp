@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
 #include <memory>
 #include <random>
@@ -149,6 +150,9 @@ TEST(AccelMetrics, FiguresFromCounterDeltas) {
   c.counters.value[AccelCounters::kWeightBeats] = 4000;
   c.counters.value[AccelCounters::kAuxBeats] = 8;
   c.counters.value[AccelCounters::kMatrixBusy] = 4290;
+  c.counters.value[AccelCounters::kKvReadBeats] = 300;
+  c.counters.value[AccelCounters::kKvWriteBeats] = 40;  // on the other channel: not in the port's figure
+  c.counters.value[AccelCounters::kKvBusy] = 400;
   c.cycle = 10000;
   c.sim_seconds = 2;
   const AccelMetrics m = accel_metrics(a, b, c, layout);
@@ -162,6 +166,15 @@ TEST(AccelMetrics, FiguresFromCounterDeltas) {
   EXPECT_DOUBLE_EQ(m.matrix_busy, 4290.0 / 4400);
   EXPECT_EQ(m.sim_cycles_per_s, 5000);
   EXPECT_EQ(m.sim_tokens_per_s, 3);
+  EXPECT_DOUBLE_EQ(m.kv_port_utilization, 300.0 / 400);
+  EXPECT_DOUBLE_EQ(m.kv_busy, 400.0 / 4400);
+
+  // No STEP: the decode figures are not available (NaN), the prefill ones are.
+  const AccelMetrics prompt_only = accel_metrics(a, b, b, layout);
+  EXPECT_TRUE(std::isnan(prompt_only.decode_cycles_per_token));
+  EXPECT_TRUE(std::isnan(prompt_only.roofline_ratio));
+  EXPECT_TRUE(std::isnan(prompt_only.weight_port_utilization));
+  EXPECT_EQ(prompt_only.prefill_cycles_per_token, 250);
 }
 
 class AccelTopDefaultModel : public ::testing::TestWithParam<int> {};
@@ -264,6 +277,161 @@ TEST(AccelTop, BadInputsCompleteWithAnErrorStatusAndChangeNothing) {
   }
   expect_bit_exact(accel);
   EXPECT_EQ(accel.checker().unexpected_taps(), 0u) << "taps during a refused command";
+}
+
+// The refusals that need a particular state: more KV pages than are free, a
+// PROMPT past SEQ_LEN, commands on a closed or token-less sequence, reserved
+// command bits. Each is followed by a STEP of a live sequence that must still
+// be bit-exact. SEQ_LEN is the hardware maximum here, so that one sequence
+// could take every KV page.
+TEST(AccelTop, RefusalsOfPagesLengthStateAndReservedBitsChangeNothing) {
+  CheckedAccel accel(quantized_default(8));
+  AccelDriver& d = accel.driver();
+  tp::ModelConfig config = d.layout().config;
+  config.seq_len = 1024;  // tp_pkg::MaxSeqLen: 64 pages of 16 positions, all the top has
+  d.configure(config, false, d.layout());
+  const int vocab = config.vocab_size;
+  ASSERT_EQ(accel.open(0).status, Status::kOk);
+  ASSERT_EQ(accel.prompt(0, random_prompt(3, vocab, 31)).status, Status::kOk);  // holds one page
+  ASSERT_EQ(accel.open(4).status, Status::kOk);
+
+  const auto word = [](Opcode op, unsigned seq, unsigned count = 0) {
+    return command_word(static_cast<unsigned>(op), seq, count);
+  };
+  const std::vector<int> all_pages = random_prompt(1024, vocab, 32);  // 64 pages, 63 free
+  const std::vector<int> too_long = random_prompt(1025, vocab, 33);
+  const std::vector<int> two = random_prompt(2, vocab, 34);
+  struct BadCommand {
+    std::string name;
+    std::function<CommandResult()> run;
+    Status expected;
+  };
+  const std::vector<BadCommand> table = {
+      {"PROMPT needing every page while one is taken", [&] { return d.prompt(4, all_pages); }, Status::kNoPage},
+      {"PROMPT beyond SEQ_LEN", [&] { return d.prompt(4, too_long); }, Status::kSeqFull},
+      {"PROMPT of a never-opened sequence", [&] { return d.prompt(3, two); }, Status::kBadState},
+      {"STEP of a sequence with no token yet", [&] { return d.step(4); }, Status::kBadState},
+      {"STEP with reserved bits set", [&] { return d.command(word(Opcode::kStep, 0) | 1u << 16); }, Status::kBadCmd},
+      {"OPEN with reserved bits set", [&] { return d.command(word(Opcode::kOpen, 5) | 1u << 23); }, Status::kBadCmd},
+  };
+  for (const BadCommand& bad : table) {
+    SCOPED_TRACE(bad.name);
+    const std::uint64_t taps = d.taps_seen();
+    EXPECT_EQ(status_name(static_cast<unsigned>(bad.run().status)), status_name(static_cast<unsigned>(bad.expected)));
+    EXPECT_EQ(d.taps_seen(), taps) << "a refused command ran";
+    ASSERT_EQ(accel.step(0).status, Status::kOk);
+  }
+  // Nothing was stored: sequence 4 still takes a prompt, sequence 5 opens.
+  ASSERT_EQ(accel.prompt(4, two).status, Status::kOk);
+  ASSERT_EQ(accel.open(5).status, Status::kOk);
+  ASSERT_EQ(accel.step(4).status, Status::kOk);
+  expect_bit_exact(accel);
+}
+
+// A prompt token the vocabulary no longer holds (written to TOKEN_IN before
+// VOCAB shrank) is found only as the PROMPT takes it, after some of its
+// tokens were appended: BAD_TOKEN closes the sequence, whose pages return,
+// and it can be opened again and run bit-exact.
+TEST(AccelTop, BadTokenInAPromptClosesTheSequence) {
+  CheckedAccel accel(quantized_default(8));
+  AccelDriver& d = accel.driver();
+  accel.configure();
+  const tp::ModelConfig& config = d.layout().config;
+  generate(accel, 1, random_prompt(6, config.vocab_size, 41), 1);
+  generate(accel, 2, random_prompt(4, config.vocab_size, 42), 1);
+
+  const unsigned small_vocab = 100;
+  const std::vector<int> ids = {5, 6, 7, 8, 9, static_cast<int>(small_vocab) + 3, 10, 11};
+  for (const int id : ids) ASSERT_EQ(d.write_register(csr::kTokenIn, static_cast<std::uint32_t>(id)), 0u);
+  ASSERT_EQ(d.write_register(csr::kVocab, small_vocab), 0u);
+  ASSERT_EQ(d.load().status, Status::kOk);
+  const std::uint64_t taps = d.taps_seen();
+  const CommandResult bad =
+      d.command(command_word(static_cast<unsigned>(Opcode::kPrompt), 1, static_cast<unsigned>(ids.size())));
+  EXPECT_EQ(status_name(static_cast<unsigned>(bad.status)), status_name(unsigned(Status::kBadToken)));
+  EXPECT_EQ(d.taps_seen(), taps);
+  EXPECT_EQ(d.step(1).status, Status::kBadState) << "the sequence stayed open";
+  accel.checker().close(1);
+
+  ASSERT_EQ(d.write_register(csr::kVocab, static_cast<std::uint32_t>(config.vocab_size)), 0u);
+  ASSERT_EQ(d.load().status, Status::kOk);
+  ASSERT_EQ(accel.step(2).status, Status::kOk);  // the other sequence is untouched
+  generate(accel, 1, random_prompt(20, config.vocab_size, 43), 3);
+  expect_bit_exact(accel);
+}
+
+// A unit error (here the KV memory answering SLVERR to the appends) completes
+// the command with HW_ERROR; the errors are sticky, so every later command,
+// LOAD included, completes with HW_ERROR without running until reset. After
+// reset the top runs bit-exact again.
+TEST(AccelTop, AHardwareErrorRefusesEveryCommandUntilReset) {
+  auto fail_kv_writes = std::make_shared<bool>(false);
+  AccelDriverOptions options;
+  options.kv_memory.bresp = [fail_kv_writes](std::uint64_t) { return *fail_kv_writes ? 2u : 0u; };
+  CheckedAccel accel(quantized_default(8), options);
+  AccelDriver& d = accel.driver();
+  accel.configure();
+  const int vocab = d.layout().config.vocab_size;
+  generate(accel, 0, random_prompt(5, vocab, 51), 1);
+
+  *fail_kv_writes = true;
+  EXPECT_EQ(status_name(static_cast<unsigned>(d.step(0).status)), status_name(unsigned(Status::kHwError)));
+  *fail_kv_writes = false;
+  const std::uint64_t taps = d.taps_seen();
+  EXPECT_EQ(d.step(0).status, Status::kHwError);
+  EXPECT_EQ(d.open(1).status, Status::kHwError);
+  EXPECT_EQ(d.load().status, Status::kHwError);
+  EXPECT_EQ(d.taps_seen(), taps) << "a command ran after the hardware error";
+
+  accel.reset();
+  accel.configure();
+  generate(accel, 0, random_prompt(7, vocab, 52), 3);
+  expect_bit_exact(accel);
+}
+
+// The host's view of the largest model (kAccelLimits, which the CLI checks a
+// checkpoint against) is the hardware's: at each maximum the CSR's cfg_ok is
+// high, one beyond it low, and accel_misfit names the field.
+TEST(AccelTop, TheHostLimitsAreTheHardwareLimits) {
+  AccelDriver d(fx::write_weight_image(*quantized_default(8)));
+  const AccelLimits& m = kAccelLimits;
+  // A consistent base: 8 heads of 8 over 4 KV heads.
+  const tp::ModelConfig base{.dim = 64, .hidden_dim = 172, .n_layers = 4, .n_heads = 8, .n_kv_heads = 4,
+                             .vocab_size = 512, .seq_len = 256};
+  struct Case {
+    std::string field;
+    std::function<void(tp::ModelConfig&, int)> set;  // the field at a value, the rest kept consistent
+    int max;
+  };
+  const std::vector<Case> cases = {
+      {"dim", [](tp::ModelConfig& c, int v) { c.dim = v, c.n_heads = v / 64, c.n_kv_heads = 1; }, m.dim},
+      {"hidden_dim", [](tp::ModelConfig& c, int v) { c.hidden_dim = v; }, m.hidden_dim},
+      {"n_layers", [](tp::ModelConfig& c, int v) { c.n_layers = v; }, m.n_layers},
+      {"n_heads", [](tp::ModelConfig& c, int v) { c.n_heads = v, c.dim = 4 * v, c.n_kv_heads = 1; }, m.n_heads},
+      {"n_kv_heads", [](tp::ModelConfig& c, int v) { c.n_heads = 16, c.n_kv_heads = v, c.dim = 64; }, m.n_kv_heads},
+      {"head_size", [](tp::ModelConfig& c, int v) { c.dim = v, c.n_heads = c.n_kv_heads = 1; }, m.head_size},
+      {"vocab_size", [](tp::ModelConfig& c, int v) { c.vocab_size = v; }, m.vocab_size},
+      {"seq_len", [](tp::ModelConfig& c, int v) { c.seq_len = v; }, m.seq_len},
+  };
+  const auto hardware_accepts = [&](const tp::ModelConfig& c) {
+    d.write_configuration(c, false, d.layout());
+    return (d.read_register(csr::kStatus) & 1u) != 0;
+  };
+  ASSERT_TRUE(hardware_accepts(base));
+  EXPECT_EQ(accel_misfit(base), "");
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.field);
+    tp::ModelConfig at_max = base, beyond = base;
+    c.set(at_max, c.max);
+    c.set(beyond, c.max + (c.field == "dim" ? 64 : 1));
+    EXPECT_TRUE(hardware_accepts(at_max));
+    EXPECT_EQ(accel_misfit(at_max), "");
+    EXPECT_FALSE(hardware_accepts(beyond));
+    EXPECT_NE(accel_misfit(beyond).find(c.field + " "), std::string::npos) << accel_misfit(beyond);
+  }
+  tp::ModelConfig too_deep = base;
+  too_deep.n_layers = 17;
+  EXPECT_THROW(d.configure(too_deep, false, d.layout()), std::invalid_argument);
 }
 
 // SEQ_LEN written smaller than the model's: a STEP at position seq_len is
