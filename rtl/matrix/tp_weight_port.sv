@@ -253,114 +253,105 @@ module tp_weight_port #(
   end
 
   // ------------------------------------------------------------ data FIFO ---
-  // Block RAM with a registered read port (the output register of the stream).
-  // OutBeats 2: two banks, `mem` holds the even beats of the stream and
-  // gen_two_beats.mem_odd the odd ones, each with its own read register, so
-  // two consecutive beats can leave in one cycle.
+  // OutBeats banks of FifoBeats / OutBeats beats in block RAM; the R beats go
+  // to the banks in turn (at OutBeats 2 bank 0 holds the even beats of the
+  // stream). Each bank has its own read port, whose register (the BRAM output
+  // latch) holds the bank's oldest beat, so OutBeats consecutive beats can
+  // leave in one cycle.
   localparam int unsigned BankBeats = FifoBeats / OutBeats;
   localparam int unsigned BankPtrW  = $clog2(BankBeats);
-  (* ram_style = "block" *) logic [512:0] mem [BankBeats];
-  logic [BankPtrW:0] wr_ptr_q, rd_ptr_q;  // one wrap bit
-  logic              fifo_empty, rd_en;
-  logic              wr_en;               // an R beat goes into `mem`
-  logic              pop;                 // the beat in `mem`'s read register leaves
-  logic              rd_valid_q;
-  logic [512:0]      rd_data_q;
-  logic              odd_rd_en, odd_busy;  // the odd bank reads / holds a beat (OutBeats 2)
+  logic [OutBeats-1:0]     bank_wr;     // the R beat goes into bank b
+  logic [OutBeats-1:0]     bank_rd;     // bank b's oldest beat moves into its read register
+  logic [OutBeats-1:0]     bank_pop;    // the beat in bank b's read register leaves
+  logic [OutBeats-1:0]     bank_valid;  // bank b's read register holds a beat
+  logic [OutBeats-1:0]     bank_busy;   // bank b holds a beat (memory or register)
+  logic [OutBeats*513-1:0] bank_data;   // bank b's read register at [b*513 +: 513]
+  logic [512:0]            r_word;      // {ends its command, data}
 
-  assign fifo_empty = wr_ptr_q == rd_ptr_q;
-  assign rd_en      = ~fifo_empty & (~rd_valid_q | pop);
+  assign r_word = {m_axi_rlast_i & tag_q[tag_rd_q], m_axi_rdata_i};
 
-  always_ff @(posedge clk_i) begin
-    if (wr_en) begin
-      mem[wr_ptr_q[BankPtrW-1:0]] <= {m_axi_rlast_i & tag_q[tag_rd_q], m_axi_rdata_i};
-    end
-    if (rd_en) begin
-      rd_data_q <= mem[rd_ptr_q[BankPtrW-1:0]];
-    end
-  end
+  for (genvar b = 0; b < OutBeats; b++) begin : gen_bank
+    (* ram_style = "block" *) logic [512:0] mem [BankBeats];
+    logic [BankPtrW:0] wr_ptr_q, rd_ptr_q;  // one wrap bit
+    logic              empty, valid_q;
+    logic [512:0]      data_q;
 
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni) begin
-      wr_ptr_q   <= '0;
-      rd_ptr_q   <= '0;
-      rd_valid_q <= 1'b0;
-    end else begin
-      if (wr_en) begin
-        wr_ptr_q <= wr_ptr_q + 1'b1;
-      end
-      if (rd_en) begin
-        rd_ptr_q <= rd_ptr_q + 1'b1;
-      end
-      if (~rd_valid_q | pop) begin
-        rd_valid_q <= rd_en;
-      end
-    end
-  end
-
-  if (OutBeats == 1) begin : gen_one_beat
-    assign wr_en       = r_fire;
-    assign pop         = out_ready_i;
-    assign out_valid_o = rd_valid_q;
-    assign out_data_o  = rd_data_q[511:0];
-    assign out_last_o  = rd_data_q[512];
-    assign odd_rd_en   = 1'b0;
-    assign odd_busy    = 1'b0;
-  end else begin : gen_two_beats
-    // The R beats go to the banks in turn; head_q names the bank whose read
-    // register holds the stream's next beat (when valid), the other bank's
-    // register holds the beat after it. Both registers refill on the edge
-    // their beat leaves, so two beats per cycle is sustained.
-    (* ram_style = "block" *) logic [512:0] mem_odd [BankBeats];
-    logic [BankPtrW:0] odd_wr_ptr_q, odd_rd_ptr_q;
-    logic              odd_empty, odd_pop, odd_valid_q, wr_odd_q, head_q;
-    logic [512:0]      odd_data_q, head_beat, next_beat;
-    logic              head_valid, next_valid, take0, take1;
-
-    assign wr_en      = r_fire & ~wr_odd_q;
-    assign odd_empty  = odd_wr_ptr_q == odd_rd_ptr_q;
-    assign odd_rd_en  = ~odd_empty & (~odd_valid_q | odd_pop);
-
-    assign head_valid = head_q ? odd_valid_q : rd_valid_q;
-    assign next_valid = head_q ? rd_valid_q : odd_valid_q;
-    assign head_beat  = head_q ? odd_data_q : rd_data_q;
-    assign next_beat  = head_q ? rd_data_q : odd_data_q;
-    assign take0      = head_valid & out_ready_i[0];
-    assign take1      = take0 & next_valid & out_ready_i[1];
-    assign pop        = head_q ? take1 : take0;
-    assign odd_pop    = head_q ? take0 : take1;
-
-    assign out_valid_o = {head_valid & next_valid, head_valid};
-    assign out_data_o  = {next_beat[511:0], head_beat[511:0]};
-    assign out_last_o  = {next_beat[512], head_beat[512]};
-    assign odd_busy    = ~odd_empty | odd_valid_q;
+    assign empty                   = wr_ptr_q == rd_ptr_q;
+    assign bank_rd[b]              = ~empty & (~valid_q | bank_pop[b]);
+    assign bank_valid[b]           = valid_q;
+    assign bank_busy[b]            = ~empty | valid_q;
+    assign bank_data[b*513 +: 513] = data_q;
 
     always_ff @(posedge clk_i) begin
-      if (r_fire && wr_odd_q) begin
-        mem_odd[odd_wr_ptr_q[BankPtrW-1:0]] <= {m_axi_rlast_i & tag_q[tag_rd_q], m_axi_rdata_i};
+      if (bank_wr[b]) begin
+        mem[wr_ptr_q[BankPtrW-1:0]] <= r_word;
       end
-      if (odd_rd_en) begin
-        odd_data_q <= mem_odd[odd_rd_ptr_q[BankPtrW-1:0]];
+      if (bank_rd[b]) begin
+        data_q <= mem[rd_ptr_q[BankPtrW-1:0]];
       end
     end
 
     always_ff @(posedge clk_i) begin
       if (!rst_ni) begin
-        odd_wr_ptr_q <= '0;
-        odd_rd_ptr_q <= '0;
-        odd_valid_q  <= 1'b0;
-        wr_odd_q     <= 1'b0;
-        head_q       <= 1'b0;
+        wr_ptr_q <= '0;
+        rd_ptr_q <= '0;
+        valid_q  <= 1'b0;
       end else begin
-        if (r_fire && wr_odd_q) begin
-          odd_wr_ptr_q <= odd_wr_ptr_q + 1'b1;
+        if (bank_wr[b]) begin
+          wr_ptr_q <= wr_ptr_q + 1'b1;
         end
-        if (odd_rd_en) begin
-          odd_rd_ptr_q <= odd_rd_ptr_q + 1'b1;
+        if (bank_rd[b]) begin
+          rd_ptr_q <= rd_ptr_q + 1'b1;
         end
-        if (~odd_valid_q | odd_pop) begin
-          odd_valid_q <= odd_rd_en;
+        if (~valid_q | bank_pop[b]) begin
+          valid_q <= bank_rd[b];
         end
+      end
+    end
+
+`ifndef SYNTHESIS
+    always_ff @(posedge clk_i) begin
+      if (rst_ni && bank_wr[b]) begin
+        assert ((wr_ptr_q ^ rd_ptr_q) != {1'b1, {BankPtrW{1'b0}}})
+          else $error("tp_weight_port: R beat into a full FIFO bank %0d (credit error)", b);
+      end
+    end
+`endif
+  end
+
+  if (OutBeats == 1) begin : gen_one_beat
+    assign bank_wr     = r_fire;
+    assign bank_pop    = out_ready_i;
+    assign out_valid_o = bank_valid;
+    assign out_data_o  = bank_data[511:0];
+    assign out_last_o  = bank_data[512];
+  end else begin : gen_two_beats
+    // head_q names the bank whose register holds the stream's next beat (when
+    // valid); the other bank's register holds the beat after it. Both
+    // registers refill on the edge their beat leaves, so two beats per cycle
+    // is sustained.
+    logic         wr_odd_q, head_q;
+    logic [512:0] head_beat, next_beat;
+    logic         head_valid, next_valid, take0, take1;
+
+    assign bank_wr    = {r_fire & wr_odd_q, r_fire & ~wr_odd_q};
+    assign head_valid = bank_valid[head_q];
+    assign next_valid = bank_valid[~head_q];
+    assign head_beat  = head_q ? bank_data[513 +: 513] : bank_data[0 +: 513];
+    assign next_beat  = head_q ? bank_data[0 +: 513] : bank_data[513 +: 513];
+    assign take0      = head_valid & out_ready_i[0];
+    assign take1      = take0 & next_valid & out_ready_i[1];
+    assign bank_pop   = head_q ? {take0, take1} : {take1, take0};
+
+    assign out_valid_o = {head_valid & next_valid, head_valid};
+    assign out_data_o  = {next_beat[511:0], head_beat[511:0]};
+    assign out_last_o  = {next_beat[512], head_beat[512]};
+
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni) begin
+        wr_odd_q <= 1'b0;
+        head_q   <= 1'b0;
+      end else begin
         wr_odd_q <= wr_odd_q ^ r_fire;
         head_q   <= head_q ^ (take0 & ~take1);
       end
@@ -372,24 +363,17 @@ module tp_weight_port #(
         // The register of the beat after the head never fills before the head's.
         assert (!(next_valid && !head_valid))
           else $error("tp_weight_port: second beat valid without the first");
-        if (r_fire && wr_odd_q) begin
-          assert ((odd_wr_ptr_q ^ odd_rd_ptr_q) != {1'b1, {BankPtrW{1'b0}}})
-            else $error("tp_weight_port: R beat into a full odd bank (credit error)");
-        end
       end
     end
 `endif
   end
 
-  // Credits: reserved at issue, returned when a beat leaves the FIFO memory
-  // (either bank). The OutBeats conditions here and in `busy` are constant:
-  // at OutBeats 1 the netlist is exactly that of the one-bank port.
+  // Credits: reserved at issue, returned when a beat leaves a bank's memory.
   always_comb begin
     credit_d = credit_q;
     if (load) credit_d = credit_d + CredWidth'(burst_beats);
-    if (rd_en) credit_d = credit_d - 1'b1;
-    if (OutBeats > 1) begin
-      if (odd_rd_en) credit_d = credit_d - 1'b1;
+    for (int b = 0; b < OutBeats; b++) begin
+      if (bank_rd[b]) credit_d = credit_d - 1'b1;
     end
     outs_d = outs_q;
     if (load) outs_d = outs_d + 1'b1;
@@ -397,11 +381,10 @@ module tp_weight_port #(
   end
 
   // -------------------------------------------------- performance counters ---
-  logic                    busy, busy_one;
+  logic                    busy;
   logic [CounterWidth-1:0] busy_q, out_stall_q, mem_wait_q;
 
-  assign busy_one = active_q | next_valid_q | ar_valid_q | (outs_q != '0) | ~fifo_empty | rd_valid_q;
-  assign busy     = (OutBeats > 1) ? busy_one | odd_busy : busy_one;
+  assign busy = active_q | next_valid_q | ar_valid_q | (outs_q != '0) | (|bank_busy);
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
@@ -445,10 +428,6 @@ module tp_weight_port #(
       if (m_axi_rvalid_i) begin
         assert (outs_q != '0)
           else $error("tp_weight_port: R beat without a burst in flight");
-      end
-      if (wr_en) begin
-        assert ((wr_ptr_q ^ rd_ptr_q) != {1'b1, {BankPtrW{1'b0}}})
-          else $error("tp_weight_port: R beat into a full FIFO (credit error)");
       end
       assert (credit_q <= CredWidth'(FifoBeats))
         else $error("tp_weight_port: credits %0d exceed FifoBeats", credit_q);

@@ -90,7 +90,7 @@ TEST(AttentionUnit, InterleavedSequencesOnDisjointPagesStayIsolated) {
   }
   AttentionUnitBench b(layout, random_kv_memory(layout, rng), HbmConfig{.latency = 30},
                        {.append = StallGenerator(0.2, 1), .read = StallGenerator(0.2, 2),
-                        .query = StallGenerator(0.2, 3), .out = StallGenerator(0.2, 4)});
+                        .query = StallGenerator(0.2, 3), .out = StallGenerator(0.2, 4), .memory = {}});
   b.h.reset();
   for (int pos = 0; pos < len; ++pos) {
     for (const Seq& q : seqs) {

@@ -387,7 +387,9 @@ TEST(Embedding, RefusedRequestsReadNothingAndAnswerWithOneErrorBeat) {
   // Refusals answer 2 cycles after the request, and the next is taken then.
   for (size_t i = 0; i < bad.size(); ++i) {
     EXPECT_EQ(b.sink.beat_cycles()[i], b.reqs.accept_cycles()[i] + 2);
-    if (i + 1 < bad.size()) EXPECT_EQ(b.reqs.accept_cycles()[i + 1], b.reqs.accept_cycles()[i] + 2);
+    if (i + 1 < bad.size()) {
+      EXPECT_EQ(b.reqs.accept_cycles()[i + 1], b.reqs.accept_cycles()[i] + 2);
+    }
   }
   // A good request afterwards works; the flag stays until reset.
   b.run({request_for(t, 76), request_for(t, 0)}, 2000);
@@ -423,7 +425,9 @@ TEST(Embedding, LatencyAndThroughputAreAsStated) {
         const uint64_t first = in[k] + latency + kFixedLatency;
         for (uint64_t i = 0; i < beats; ++i) EXPECT_EQ(out[k * beats + i], first + i) << "request " << k << " beat " << i;
         // The next request is taken once the last beat is in the output pipeline.
-        if (k + 1 < 3) EXPECT_EQ(in[k + 1], first + beats - 1 - 1) << "request " << k + 1;
+        if (k + 1 < 3) {
+          EXPECT_EQ(in[k + 1], first + beats - 1 - 1) << "request " << k + 1;
+        }
       }
       // The row's reads: 2 per block, back to back from the memory.
       EXPECT_EQ(b.hbm.beats(), 3 * 2 * ((t.matrix->cols + 31) / 32));
