@@ -233,6 +233,35 @@ TEST_F(Cli, RtlEngineIsBitExactOnTheDefaultModel) {
   EXPECT_GT(json["decode_cycles_per_token"].get<double>(), 0);
 }
 
+// INT4 on the top, with a waveform: the tokens equal the golden INT4
+// engine's and the FST holds the run.
+TEST_F(Cli, RtlEngineRunsInt4AndWritesATrace) {
+  const auto trace = (dir_ / "run.fst").string();
+  const CliRun run = tokenpipe({"generate", "--engine", "rtl", "--quant", "int4", "-n", "6", "--trace", trace});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("\nbit_exact: yes\n"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("engine: rtl-int4\n"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out, tokenpipe({"generate", "--engine", "int4", "-t", "0", "-n", "6"}).out);
+  ASSERT_TRUE(std::filesystem::exists(trace));
+  EXPECT_GT(std::filesystem::file_size(trace), 10'000u);
+}
+
+// A trained checkpoint with its tokenizer on the top: the text equals the
+// golden INT8 engine's, every tap bit-exact.
+TEST_F(Cli, RtlEngineIsBitExactOnARealCheckpoint) {
+  TP_REQUIRE_MODEL_FILE("aidreams260K.bin");
+  const std::vector<std::string> model{model_path("aidreams260K.bin"), "-z", model_path("aidreams_tok512.bin"),
+                                       "-n", "24", "-i", "Once upon a time"};
+  std::vector<std::string> rtl{"generate", "--engine", "rtl", "--quant", "int8"};
+  rtl.insert(rtl.end(), model.begin(), model.end());
+  std::vector<std::string> golden{"generate", "--engine", "int8", "-t", "0"};
+  golden.insert(golden.end(), model.begin(), model.end());
+  const CliRun run = tokenpipe(rtl);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.err.find("\nbit_exact: yes\n"), std::string::npos) << run.err;
+  EXPECT_EQ(run.out, tokenpipe(golden).out);
+}
+
 // A checkpoint beyond the accelerator's maxima is refused by name before
 // anything runs (the CSR would only answer SLVERR or BAD_CONFIG).
 TEST_F(Cli, RtlEngineNamesTheLimitAModelExceeds) {
