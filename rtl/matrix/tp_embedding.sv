@@ -23,7 +23,9 @@
 //        configuration is sampled with it: cfg_base_i (byte address of the
 //        embedding section, a multiple of 64), cfg_dim_i (1 .. MaxDim),
 //        cfg_vocab_i (1 .. MaxVocab), cfg_int4_i (0: INT8 image, 1: INT4).
-//        One request at a time: req_ready_o is high (from a flop) while idle.
+//        req_ready_o (from flops) is high while no request's reads are being
+//        issued and fewer than 16 requests are unanswered: rows stay in
+//        flight while the next are requested, and answer in request order.
 //   out  ceil(dim / Lanes) beats of Lanes int32 Q16.16 values, lane i of beat
 //        k = x[k * Lanes + i] at [i*32 +: 32], lanes beyond dim zero (the
 //        image's padding), out_last_o on the last beat, out_error_o low.
@@ -35,20 +37,22 @@
 //   AXI  the AR and R channels of tp_weight_port (single-beat INCR bursts).
 //
 // Timing (bench.h convention; memory latency L = cycles from AR acceptance
-// to the first R beat, the memory delivering a beat per cycle and taking
-// 2 x ceil(dim / 32) bursts in flight): the first out beat of a request
-// accepted at edge k leaves at edge k + L + 10 (1 setup cycle, 2 + 2 in the
-// port, 1 to pair a block's value beat with its scale beat, 2 pipeline
-// stages; the scale beat's command follows the value beat's by one cycle).
-// Then one beat per cycle: at Lanes 16 a block's 2 read beats make its 2 out
-// beats, so the last of the ceil(dim / 16) beats leaves at edge
-// k + L + 9 + ceil(dim / 16) (dim 64: L + 13; dim 512: L + 41). At Lanes 8 the
-// output is the bound (4 out beats per block). Without backpressure the next
-// request is accepted at edge k + L + 8 + ceil(dim / Lanes), as the row's
-// last beat enters the output pipeline (one lookup at a time: the next
-// token's id is not known earlier in the token pipeline). A refused request
-// answers at edge k + 2; the next one is taken at edge k + 2 too.
-// The testbench asserts these exactly (L = 1, 100, 200; dim 64 and 512).
+// to the first R beat, the memory delivering a beat per cycle): a request
+// accepted at edge k has its 2 x ceil(dim / 32) one-beat reads issued one a
+// cycle from edge k + 2 (1 setup cycle), and the next request is taken at
+// edge k + 2 + 2 x ceil(dim / 32) (a refused request reads nothing: the next
+// is taken at edge k + 1). The first out beat of the request leaves at edge
+// k + L + 10 (1 setup cycle, 2 + 2 in the port, 1 to pair a block's value
+// beat with its scale beat, 2 pipeline stages), then one beat per cycle (at
+// Lanes 16 a block's 2 read beats make its 2 out beats; at Lanes 8 the
+// output is the bound, 4 out beats per block). So back-to-back requests of
+// dim 64 cost 6 cycles each instead of a memory latency each (the token
+// pipeline's prefill EMBED). Exact while the port's limits (MaxReads reads in
+// flight, its FIFO's beats) and the output do not hold the reads back;
+// otherwise later. A refused request answers with its error beat at edge
+// k + 2, or right after the rows requested before it.
+// The testbench asserts these: exactly for dim 64 at L = 1, 100, 200 and dim
+// 512 at L = 1, as lower bounds for dim 512 at L = 100, 200.
 //
 // Reset (synchronous, active low) clears the control state, drops the
 // request, every read in flight (the memory must be reset with the port,
@@ -124,31 +128,35 @@ module tp_embedding #(
   end
 
   // ============================================================ requests ===
-  typedef enum logic [2:0] {
+  // A request's reads are issued, then the next request is taken while its
+  // row is still in flight: each accepted request leaves a context for the
+  // input side (which slot of the value beats, INT4, blocks: the beats as
+  // they arrive) and one for the output side (out beats, or the error beat
+  // of a refused request), so rows stream out back to back in request order.
+  typedef enum logic [1:0] {
     StIdle,    // waiting for a request
     StSetup,   // the row group's address (one multiply)
-    StIssue,   // one read command per cycle
-    StDrain,   // all reads issued, the row streams out
-    StRefuse   // answer a refused request with the error beat
+    StIssue    // one read command per cycle
   } state_e;
 
   state_e state_q;
   logic   req_fire, refuse;
+  logic   in_ctx_room, out_ctx_room;  // the context FIFOs can take a request's
 
-  assign req_ready_o = (state_q == StIdle);
+  assign req_ready_o = (state_q == StIdle) & in_ctx_room & out_ctx_room;
   assign req_fire    = req_valid_i & req_ready_o;
   assign refuse      = (cfg_dim_i == '0) || (cfg_dim_i > DimW'(MaxDim))
                     || (cfg_vocab_i == '0) || (cfg_vocab_i > VocW'(MaxVocab))
                     || (cfg_base_i[5:0] != 6'd0)
                     || (req_token_i >= {{(32-VocW){1'b0}}, cfg_vocab_i});
 
-  // Request context, latched at acceptance (no reset: meaningful while busy).
+  // Request context of the issue side, latched at acceptance (no reset:
+  // meaningful while its reads are issued).
   logic [GroupW-1:0] group_q;     // G
-  logic [4:0]        slot_q;      // j
+  logic [4:1]        slot_q;      // j / 2: which value beat of the tile (the output side extracts the slot)
   logic              int4_q;
   logic [BprW-1:0]   bpr_q;       // blocks per row
   logic [5:0]        rows_q;      // n, rows of the group, 1 .. 32
-  logic [OutW-1:0]   out_total_q; // out beats of the row
   logic [BeatAW-1:0] base_q;      // section beat address
   // Issue state.
   logic [BeatAW-1:0] tile_q;      // beat address of the current block's tile
@@ -163,21 +171,25 @@ module tp_embedding #(
   logic [AddrWidth-1:0] cmd_addr;
   logic              row_done;    // the row's last out beat enters the output pipeline
   logic              err_beat;    // the error beat enters the output register
+  logic [BprW-1:0]   req_bpr;     // blocks per row of the request
+  logic [OutW-1:0]   req_out_total;  // out beats of the request's row
 
   logic [VocW-1:0]   rows_left;   // vocab - 32 G
   logic [GroupW+StrW-1:0] group_ofs;  // G x stride: beats before the row group
 
   assign rows_left = cfg_vocab_i - {req_token_i[VocW-1:5], 5'd0};
 
+  assign req_bpr       = BprW'((cfg_dim_i + DimW'(31)) >> 5);
+  assign req_out_total = OutW'((cfg_dim_i + DimW'(Lanes - 1)) >> $clog2(Lanes));
+
   always_ff @(posedge clk_i) begin
     if (req_fire) begin
-      group_q     <= req_token_i[GroupW+4:5];
-      slot_q      <= req_token_i[4:0];
-      int4_q      <= cfg_int4_i;
-      bpr_q       <= BprW'((cfg_dim_i + DimW'(31)) >> 5);
-      rows_q      <= (rows_left >= VocW'(32)) ? 6'd32 : rows_left[5:0];
-      out_total_q <= OutW'((cfg_dim_i + DimW'(Lanes - 1)) >> $clog2(Lanes));
-      base_q      <= cfg_base_i[AddrWidth-1:6];
+      group_q <= req_token_i[GroupW+4:5];
+      slot_q  <= req_token_i[4:1];
+      int4_q  <= cfg_int4_i;
+      bpr_q   <= req_bpr;
+      rows_q  <= (rows_left >= VocW'(32)) ? 6'd32 : rows_left[5:0];
+      base_q  <= cfg_base_i[AddrWidth-1:6];
     end
   end
 
@@ -208,8 +220,8 @@ module tp_embedding #(
     end else begin
       unique case (state_q)
         StIdle: begin
-          if (req_fire) begin
-            state_q <= refuse ? StRefuse : StSetup;
+          if (req_fire && !refuse) begin  // a refused request reads nothing
+            state_q <= StSetup;
           end
           phase_q  <= 1'b0;
           issued_q <= '0;
@@ -221,19 +233,9 @@ module tp_embedding #(
             if (phase_q) begin
               issued_q <= issued_q + 1'b1;
               if (issued_q + 1'b1 == bpr_q) begin
-                state_q <= StDrain;
+                state_q <= StIdle;
               end
             end
-          end
-        end
-        StDrain: begin
-          if (row_done) begin
-            state_q <= StIdle;
-          end
-        end
-        StRefuse: begin
-          if (err_beat) begin
-            state_q <= StIdle;
           end
         end
         default: state_q <= StIdle;
@@ -262,6 +264,44 @@ module tp_embedding #(
   logic unused_port;
   assign unused_port = ^{w_last, port_busy, port_out_stall, port_mem_wait};
 
+  // ============================================================ contexts ===
+  // Input side: per row read, {slot, INT4, blocks}; popped with the row's
+  // last scale beat. Output side: per request, {refused, out beats}; popped
+  // as the row's last beat (or the error beat) enters the output pipeline.
+  // Depth: rows in flight, enough to cover the memory latency with the
+  // port's outstanding reads (MaxReads one-beat bursts).
+  localparam int unsigned CtxDepth = 16;
+  localparam int unsigned InCtxW   = 5 + 1 + BprW;
+  localparam int unsigned OutCtxW  = 1 + OutW;
+  logic               in_ctx_valid, in_ctx_pop;
+  logic [InCtxW-1:0]  in_ctx;
+  logic               out_ctx_valid, out_ctx_pop;
+  logic [OutCtxW-1:0] out_ctx;
+  logic [4:0]         row_slot;       // the arriving beats' row: slot j
+  logic               row_int4;
+  logic [BprW-1:0]    row_bpr;
+  logic               head_refused;   // the output side's next answer is an error beat
+  logic [OutW-1:0]    head_out_total; // ... or a row of this many out beats
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [$clog2(CtxDepth):0] in_ctx_count, out_ctx_count;  // fullness comes from in_ready_o
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  tp_fifo #(.Width(InCtxW), .Depth(CtxDepth)) u_in_ctx (
+    .clk_i, .rst_ni,
+    .in_valid_i(req_fire && !refuse), .in_ready_o(in_ctx_room),
+    .in_data_i({req_token_i[4:0], cfg_int4_i, req_bpr}),
+    .out_valid_o(in_ctx_valid), .out_ready_i(in_ctx_pop), .out_data_o(in_ctx),
+    .count_o(in_ctx_count));
+  tp_fifo #(.Width(OutCtxW), .Depth(CtxDepth)) u_out_ctx (
+    .clk_i, .rst_ni,
+    .in_valid_i(req_fire), .in_ready_o(out_ctx_room),
+    .in_data_i({refuse, req_out_total}),
+    .out_valid_o(out_ctx_valid), .out_ready_i(out_ctx_pop), .out_data_o(out_ctx),
+    .count_o(out_ctx_count));
+
+  assign {row_slot, row_int4, row_bpr}    = in_ctx;
+  assign {head_refused, head_out_total}   = out_ctx;
+
   // ====================================================== block assembly ===
   // Beats alternate: the value beat of block b, then its scale beat. The
   // block's 32 values wait in vals_q for the scale; value and scale then move
@@ -280,26 +320,32 @@ module tp_embedding #(
   logic         p_load;       // a beat enters the output pipeline
   logic         blk_done;     // this beat is the block's last
   logic [OutW-1:0] out_cnt_q; // out beats of the row issued into the pipeline
+  logic [BprW-1:0] in_blk_q;  // blocks of the arriving row taken
+  logic         row_beat_last; // this out beat is its row's last
 
   // Value extraction: INT8 slot j % 2 is bytes 32 (j%2) .. +31; INT4 slot j % 4
   // is bytes 16 (j%4) .. +15, nibble k (low nibble first) = column k.
   for (genvar k = 0; k < 32; k++) begin : gen_extract
     logic [7:0] b8;
     logic [3:0] n4;
-    assign b8 = w_data[slot_q[0]*256 + k*8 +: 8];
-    assign n4 = w_data[slot_q[1:0]*128 + k*4 +: 4];
-    assign vals_d[k*8 +: 8] = int4_q ? {{4{n4[3]}}, n4} : b8;
+    assign b8 = w_data[row_slot[0]*256 + k*8 +: 8];
+    assign n4 = w_data[row_slot[1:0]*128 + k*4 +: 4];
+    assign vals_d[k*8 +: 8] = row_int4 ? {{4{n4[3]}}, n4} : b8;
   end
-  assign scale_d = w_data[slot_q*16 +: 16];
+  assign scale_d = w_data[row_slot*16 +: 16];
 
-  assign w_ready = in_phase_q ? blk_free : 1'b1;
-  assign w_fire  = w_valid & w_ready;
+  assign w_ready    = in_ctx_valid & (in_phase_q ? blk_free : 1'b1);  // a beat always has its context
+  assign w_fire     = w_valid & w_ready;
+  assign in_ctx_pop = w_fire & in_phase_q & (in_blk_q + 1'b1 == row_bpr);
 
+  // A row is 2 x blocks beats, so the phase is back at 0 between rows.
   always_ff @(posedge clk_i) begin
-    if (!rst_ni || req_fire) begin
+    if (!rst_ni) begin
       in_phase_q <= 1'b0;
+      in_blk_q   <= '0;
     end else if (w_fire) begin
       in_phase_q <= ~in_phase_q;
+      if (in_phase_q) in_blk_q <= in_ctx_pop ? '0 : in_blk_q + 1'b1;
     end
   end
 
@@ -313,7 +359,8 @@ module tp_embedding #(
     end
   end
 
-  assign blk_done = (blk_sub_q == SubW'(Subs - 1)) || (out_cnt_q + 1'b1 == out_total_q);
+  assign row_beat_last = out_cnt_q + 1'b1 == head_out_total;
+  assign blk_done      = (blk_sub_q == SubW'(Subs - 1)) || row_beat_last;
   assign blk_free = ~blk_valid_q | (p_load & blk_done);
 
   always_ff @(posedge clk_i) begin
@@ -332,10 +379,10 @@ module tp_embedding #(
   end
 
   always_ff @(posedge clk_i) begin
-    if (!rst_ni || req_fire) begin
+    if (!rst_ni) begin
       out_cnt_q <= '0;
     end else if (p_load) begin
-      out_cnt_q <= out_cnt_q + 1'b1;
+      out_cnt_q <= row_beat_last ? '0 : out_cnt_q + 1'b1;
     end
   end
 
@@ -347,10 +394,13 @@ module tp_embedding #(
   logic [4:0]  p_shift_q;      // e + 16 + 8 = max(biased, 1) - 1: 0 .. 30
   logic        out_valid_q, out_last_q, out_error_q;
 
-  assign adv      = ~out_valid_q | out_ready_i;
-  assign p_load   = adv & blk_valid_q;
-  assign row_done = p_load & (out_cnt_q + 1'b1 == out_total_q);
-  assign err_beat = adv & (state_q == StRefuse) & ~p_valid_q;
+  // A refused request's error beat waits for the rows before it to leave the
+  // product stage; the rows after it wait for the error beat.
+  assign adv         = ~out_valid_q | out_ready_i;
+  assign p_load      = adv & blk_valid_q & out_ctx_valid & ~head_refused;
+  assign row_done    = p_load & row_beat_last;
+  assign err_beat    = adv & out_ctx_valid & head_refused & ~p_valid_q;
+  assign out_ctx_pop = row_done | err_beat;
 
   logic [4:0] biased;
   assign biased = blk_scale_q[14:10];
@@ -367,7 +417,7 @@ module tp_embedding #(
 
   always_ff @(posedge clk_i) begin
     if (p_load) begin
-      p_last_q  <= out_cnt_q + 1'b1 == out_total_q;
+      p_last_q  <= row_beat_last;
       // A subnormal (biased 0) has the exponent of biased 1 and no hidden bit.
       p_shift_q <= (biased == 5'd0) ? 5'd0 : biased - 5'd1;
     end
@@ -442,11 +492,11 @@ module tp_embedding #(
     if (rst_ni) begin
       if (w_valid) begin
         assert (w_last) else $error("tp_embedding: a weight beat without last (every read is one beat)");
-        assert (state_q == StIssue || state_q == StDrain)
-          else $error("tp_embedding: a weight beat while no row is read");
+        assert (in_ctx_valid) else $error("tp_embedding: a weight beat while no row is read");
       end
-      assert (!(state_q == StRefuse && (w_valid || blk_valid_q)))
-        else $error("tp_embedding: row data while answering a refused request");
+      if (blk_valid_q) begin
+        assert (out_ctx_valid) else $error("tp_embedding: a block without its request's context");
+      end
     end
   end
 `endif

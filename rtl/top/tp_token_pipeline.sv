@@ -935,36 +935,33 @@ module tp_token_pipeline #(
   logic [TokW:0]   em_req_t_q;     // rows requested
   logic [TokW-1:0] em_t_q;         // row being written
   logic [6:0]      em_w_q;
-  logic            em_waiting_q;   // a row is in flight
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       em_req_t_q   <= '0;
       em_t_q       <= '0;
       em_w_q       <= '0;
-      em_waiting_q <= 1'b0;
     end else if (uop_start_q && uop_q == UopEmbed) begin
       em_req_t_q   <= '0;
       em_t_q       <= '0;
       em_w_q       <= '0;
-      em_waiting_q <= 1'b0;
     end else begin
       if (em_req_valid && em_req_ready) begin
-        em_req_t_q   <= em_req_t_q + 1'b1;
-        em_waiting_q <= 1'b1;
+        em_req_t_q <= em_req_t_q + 1'b1;
       end
       if (em_out_valid) begin
         em_w_q <= em_w_q + 1'b1;
         if (em_out_last) begin
-          em_w_q       <= '0;
-          em_t_q       <= em_t_q + 1'b1;
-          em_waiting_q <= 1'b0;
+          em_w_q <= '0;
+          em_t_q <= em_t_q + 1'b1;
         end
       end
     end
   end
 
-  assign em_req_valid = uop_q == UopEmbed && !uop_start_q && !em_waiting_q && em_req_t_q < ntok_q;
+  // The block's rows are requested back to back: tp_embedding keeps several
+  // in flight and answers in request order.
+  assign em_req_valid = uop_q == UopEmbed && !uop_start_q && em_req_t_q < ntok_q;
 
   tp_embedding #(.Lanes(8), .MaxDim(MaxDim), .MaxVocab(MaxVocab), .AddrWidth(AddrWidth)) u_embedding (
     .clk_i, .rst_ni,

@@ -157,6 +157,14 @@ struct RandomImage {
   }
 };
 
+// An image of one random vocab x dim table (after gap_beats of garbage).
+RandomImage one_table_image(uint64_t seed, int vocab, int dim, int bits, uint64_t gap_beats) {
+  std::mt19937_64 rng(seed);
+  RandomImage img;
+  img.add(random_embedding(rng, vocab, dim, bits), gap_beats);
+  return img;
+}
+
 // The DUT with a request source, the HBM model, an output sink and the scoreboard.
 struct Bench {
   Bench(std::vector<uint8_t> image, HbmConfig hbm_config, StallGenerator req_stall = {}, StallGenerator out_stall = {},
@@ -352,9 +360,7 @@ TEST(Embedding, CorrectUnderReadAddressBackpressure) {
 
 // ----------------------------------------------------------------- errors ---
 TEST(Embedding, RefusedRequestsReadNothingAndAnswerWithOneErrorBeat) {
-  std::mt19937_64 rng(5);
-  RandomImage img;
-  img.add(random_embedding(rng, 77, 64, 8), 2);
+  const RandomImage img = one_table_image(5, 77, 64, 8, 2);
   const Table& t = img.tables[0];
   Bench b(img.image, hbm_config(30));
   b.h.reset();
@@ -384,11 +390,11 @@ TEST(Embedding, RefusedRequestsReadNothingAndAnswerWithOneErrorBeat) {
   EXPECT_EQ(b.hbm.bursts(), 0u) << "a refused request must not read memory";
   EXPECT_EQ(b.sink.received(), bad.size());
   EXPECT_EQ(b.h->err_refused_o, 1);
-  // Refusals answer 2 cycles after the request, and the next is taken then.
+  // Refusals are taken one a cycle and each answers 2 cycles after its request.
   for (size_t i = 0; i < bad.size(); ++i) {
     EXPECT_EQ(b.sink.beat_cycles()[i], b.reqs.accept_cycles()[i] + 2);
     if (i + 1 < bad.size()) {
-      EXPECT_EQ(b.reqs.accept_cycles()[i + 1], b.reqs.accept_cycles()[i] + 2);
+      EXPECT_EQ(b.reqs.accept_cycles()[i + 1], b.reqs.accept_cycles()[i] + 1);
     }
   }
   // A good request afterwards works; the flag stays until reset.
@@ -399,9 +405,14 @@ TEST(Embedding, RefusedRequestsReadNothingAndAnswerWithOneErrorBeat) {
 }
 
 // ----------------------------------------------------------------- timing ---
-// Without stalls: first beat exactly L + 10 cycles after the request, then
-// one beat per cycle; the next request is taken right after the row's last
-// beat entered the output pipeline.
+// Without stalls: a request's reads go out one a cycle after one setup cycle,
+// and the next request is taken right after them (2 + 2 x blocks cycles
+// later), while the row is still in flight; its first beat comes exactly
+// L + 10 cycles after its request, then one beat a cycle. Exact while the
+// weight port's limits (32 one-beat reads in flight, 64 beats of FIFO) do not
+// hold the reads back: dim 64 at any latency, dim 512 at latency 1. Beyond
+// them (dim 512 rows at latency 100 and 200) the reads wait for the port and
+// the times are lower bounds.
 TEST(Embedding, LatencyAndThroughputAreAsStated) {
   std::mt19937_64 rng(31);
   RandomImage img;
@@ -411,28 +422,63 @@ TEST(Embedding, LatencyAndThroughputAreAsStated) {
   img.add(random_embedding(rng, 40, 512, 4), 1);
   for (const unsigned latency : {1u, 100u, 200u}) {
     for (const Table& t : img.tables) {
-      SCOPED_TRACE("latency " + std::to_string(latency) + " dim " + std::to_string(t.matrix->cols) + " INT" +
+      const uint64_t dim = static_cast<uint64_t>(t.matrix->cols);
+      SCOPED_TRACE("latency " + std::to_string(latency) + " dim " + std::to_string(dim) + " INT" +
                    std::to_string(t.matrix->bits));
       Bench b(img.image, hbm_config(latency));
       b.h.reset();
       const std::vector<Request> requests = {request_for(t, 5), request_for(t, 38), request_for(t, 2)};
       b.run(requests, 10000);
-      const uint64_t beats = (t.matrix->cols + kLanes - 1) / kLanes;
+      const uint64_t beats = (dim + kLanes - 1) / kLanes;
+      const uint64_t issue = 2 + 2 * ((dim + 31) / 32);  // setup + a read a cycle
+      const bool exact = dim == 64 || latency == 1;
       const auto& in = b.reqs.accept_cycles();
       const auto& out = b.sink.beat_cycles();
       ASSERT_EQ(out.size(), 3 * beats);
       for (size_t k = 0; k < 3; ++k) {
-        const uint64_t first = in[k] + latency + kFixedLatency;
-        for (uint64_t i = 0; i < beats; ++i) EXPECT_EQ(out[k * beats + i], first + i) << "request " << k << " beat " << i;
-        // The next request is taken once the last beat is in the output pipeline.
+        const uint64_t first = out[k * beats];
+        if (exact) {
+          EXPECT_EQ(first, in[k] + latency + kFixedLatency) << "request " << k;
+        } else {
+          EXPECT_GE(first, in[k] + latency + kFixedLatency) << "request " << k;
+        }
+        for (uint64_t i = 1; i < beats; ++i) EXPECT_EQ(out[k * beats + i], first + i) << "request " << k << " beat " << i;
         if (k + 1 < 3) {
-          EXPECT_EQ(in[k + 1], first + beats - 1 - 1) << "request " << k + 1;
+          if (exact) {
+            EXPECT_EQ(in[k + 1], in[k] + issue) << "request " << k + 1;
+          } else {
+            EXPECT_GE(in[k + 1], in[k] + issue) << "request " << k + 1;
+          }
         }
       }
+      // Rows overlap: at dim 64 the third request is taken before the first row's first beat.
+      if (dim == 64 && latency >= 100) EXPECT_LT(in[2], out[0]);
       // The row's reads: 2 per block, back to back from the memory.
-      EXPECT_EQ(b.hbm.beats(), 3 * 2 * ((t.matrix->cols + 31) / 32));
+      EXPECT_EQ(b.hbm.beats(), 3 * 2 * ((dim + 31) / 32));
     }
   }
+}
+
+// A refused request between rows answers in request order: its error beat
+// right after the row before it; the row after it, whose reads went out while
+// the first row was in flight, comes at its own latency.
+TEST(Embedding, ARefusalBetweenRowsAnswersInOrder) {
+  const RandomImage img = one_table_image(33, 64, 64, 8, 1);
+  const Table& t = img.tables[0];
+  Bench b(img.image, hbm_config(100));
+  b.h.reset();
+  Request bad = request_for(t, 64);  // token == vocab
+  bad.matrix = nullptr;
+  b.run({request_for(t, 7), bad, request_for(t, 9)}, 4000);
+  const uint64_t beats = 64 / kLanes;
+  const auto& in = b.reqs.accept_cycles();
+  const auto& out = b.sink.beat_cycles();
+  ASSERT_EQ(out.size(), 2 * beats + 1);
+  EXPECT_EQ(in[1], in[0] + 6);   // the refusal is taken as soon as row 0's reads are out
+  EXPECT_EQ(in[2], in[1] + 1);   // and the next request right after it
+  EXPECT_EQ(out[beats], out[beats - 1] + 1) << "the error beat follows row 0";
+  EXPECT_EQ(out[beats + 1], in[2] + 100 + kFixedLatency) << "row 2 at its own latency, not held back";
+  EXPECT_EQ(b.hbm.beats(), 2u * 2 * 2);
 }
 
 // ------------------------------------------------------------------ reset ---
