@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <memory>
 #include <numeric>
 #include <ostream>
@@ -267,11 +268,16 @@ TEST(AttentionEngine, AnErrorBeatForAMissingSegmentKeepsLaterJobsInStep) {
 
 TEST(AttentionEngine, BadConfigurationAndQueriesAreFlagged) {
   std::mt19937 rng(15);
-  {
+  // Each of the three configuration errors alone: head size above 64, head
+  // size 0, a score-scale mantissa that is not normalised.
+  for (const auto& [head_size, score_m] : {std::pair{65, 1448}, std::pair{0, 1448}, std::pair{8, 0x200}}) {
+    SCOPED_TRACE("head size " + std::to_string(head_size) + ", score mantissa " + std::to_string(score_m));
     EngineBench b;
     b.configure(8);
-    b.h->cfg_head_size_i = 65;
+    b.h->cfg_head_size_i = head_size;
+    b.h->cfg_score_scale_m_i = score_m;
     b.h.reset();
+    EXPECT_EQ(b.h->err_o, 0u);
     b.q.push(QueryBeat{.scale_m = 1024, .last = true});
     b.h.tick(4);
     EXPECT_EQ(b.h->err_o, kErrConfig);

@@ -176,7 +176,7 @@ AccelDriver::AccelDriver(std::vector<std::uint8_t> image, AccelDriverOptions opt
       layout_(fx::read_weight_image_layout(image)),
       kv_base_(align_up(kWeightBase + image.size(), kRegionAlign)),
       h_(options_.harness),
-      axil_(h_, h_.dut()),
+      axil_(h_, h_.dut(), options_.host_gap, options_.host_response_stall),
       w_hbm_(h_, TP_ACCEL_READ_PORTS(w, kWeightBase), image, options_.weight_memory),
       e_hbm_(h_, TP_ACCEL_READ_PORTS(e, kWeightBase), std::move(image), options_.weight_memory),
       kv_hbm_(h_, TP_ACCEL_READ_PORTS(kv, kv_base_),
@@ -548,6 +548,13 @@ void GoldenChecker::observe(const AccelTap& tap) {
   for (unsigned i = 0; i < tap.count; ++i) {
     const std::size_t at = tap.index + i;
     ++values_compared_;
+    if (e.seen[at]) {  // a vector written twice (e.g. a layer run again) is a difference too
+      m.index = static_cast<long>(at);
+      m.expected = e.values[at];
+      m.actual = tap.lanes[i];
+      m.note = "element tapped twice";
+      return mismatch(m);
+    }
     e.seen[at] = true;
     if (tap.lanes[i] != e.values[at]) {
       m.index = static_cast<long>(at);

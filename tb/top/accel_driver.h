@@ -148,6 +148,7 @@ AccelMetrics accel_metrics(const AccelSnapshot& prefill_start, const AccelSnapsh
 struct AccelDriverOptions {
   HbmConfig weight_memory{.latency = 100, .max_outstanding = 16};  // each of ports w and e
   HbmConfig kv_memory{.latency = 100, .max_outstanding = 32};
+  StallGenerator host_gap{}, host_response_stall{};  // the AXI4-Lite master's gaps and withheld ready
   HarnessOptions harness{};  // random initial state, trace_path (FST)
   std::uint64_t kv_seed = 1;                       // the KV region's stale bytes
   std::uint64_t command_timeout = 20'000'000;      // cycles
