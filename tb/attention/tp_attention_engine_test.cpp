@@ -106,6 +106,12 @@ TEST_P(AttentionStallMatrix, DecodeAndPrefillJobsMatchTheGoldenAttention) {
     }
     b.push(make_job(rng, head_size, block), rng);
     b.run_all(200000);
+    // The counters: every KV beat taken counted; busy (a job resident) at
+    // least a cycle per KV beat and at most the run; waits only while busy.
+    EXPECT_EQ(b.h->perf_kv_beats_o, b.kv.accepted());
+    EXPECT_GE(b.h->perf_busy_o, b.kv.accepted());
+    EXPECT_LE(b.h->perf_busy_o, b.h.cycle());
+    EXPECT_LE(b.h->perf_kv_wait_o, b.h->perf_busy_o);
   }
 }
 
@@ -321,8 +327,9 @@ TEST(AttentionEngine, ResetInTheMiddleOfJobsThenCleanJobs) {
   b.configure(16);
   b.h.reset();
   for (int i = 0; i < 3; ++i) b.push(make_job(rng, 16, same_positions(2, 90)), rng);
-  for (const unsigned when : {30u, 200u}) {
+  for (const unsigned when : {30u, 120u}) {
     b.h.tick(when);
+    ASSERT_TRUE(b.h->busy_o) << "the reset must come while a job is resident";
     b.h.reset();
     EXPECT_FALSE(b.h->busy_o);
     EXPECT_FALSE(b.h->out_valid_o);

@@ -171,6 +171,15 @@ TEST(HostCsr, IdResetValuesAndAConfigurationRoundTrip) {
   }
   EXPECT_EQ(b.last().data, 1u);  // cfg_ok
   EXPECT_TRUE(b.h->cfg_ok_o);
+  // STATUS[1] follows the sequencer's busy.
+  b.h->busy_i = 1;
+  b.axil.read(kStatus);
+  b.run();
+  EXPECT_EQ(b.last().data, 3u);
+  b.h->busy_i = 0;
+  b.axil.read(kStatus);
+  b.run();
+  EXPECT_EQ(b.last().data, 1u);
   EXPECT_EQ(b.h->cfg_dim_o, 64u);
   EXPECT_EQ(b.h->cfg_n_kv_heads_o, 4u);
   EXPECT_EQ(b.h->cfg_vocab_o, 512u);
