@@ -7,7 +7,8 @@
 //   out    = quantize_activations(z, 16, factor)    (tp_act_quant, groups of 32)
 // The 1/rms factor is common to the vector, so it only enters the group
 // scales: z is quantized while the sum of squares is still running, and the
-// scales follow once the factor exists.
+// scales follow once the factor exists. The configuration is carried with
+// each vector through its tail, so consecutive vectors may differ.
 //
 // Streams (valid/ready):
 //   in     Lanes x (Q16.16 int32) and Lanes int16 gain mantissas per beat;
@@ -22,13 +23,18 @@
 // multiple of Lanes in [Lanes, tp_pkg::MaxDim]), cfg_inv_dim_* (the host
 // constant 1/dim, ScaleFp, exponent in [-100, -1]) and cfg_gain_exponent_i.
 //
-// Timing: one vector's tail at a time. Its beats stream at II 1; the next
-// vector is accepted once this vector's factor has left tp_rsqrt (it then
-// waits in a register for tp_act_quant), so without stalls a vector occupies
-// the input for dim/Lanes + 21 cycles (asserted by the test): 3 front stages,
-// 3 for the mean square, 15 in tp_rsqrt. Values leave 3 + 12 cycles after
-// their beat (tp_act_quant's value latency); the scales follow the factor
-// through tp_act_quant's 7-stage scale path, one per cycle.
+// Timing: a vector's beats stream at II 1 and the next vector's follow at
+// once; each vector's tail (3 cycles for the mean square, 15 in tp_rsqrt,
+// then the factor waits in a FIFO for tp_act_quant) overlaps the vectors
+// after it. Up to TailSlots (8) vectors wait for their factors; beyond that,
+// or while tp_act_quant holds MaxGroups group maxima waiting for a factor,
+// the input stalls. So vectors of up to 2 groups (a prefill block's tokens at
+// dim 64) stream at one beat a cycle, and a vector never waits more than one
+// tail (21 cycles) after the previous vector's last beat (asserted by the
+// test; the former design took dim/Lanes + 21 cycles for every vector).
+// Values leave 3 + 12 cycles after their beat (tp_act_quant's value latency);
+// the scales follow the factor through tp_act_quant's 7-stage scale path,
+// one per cycle.
 //
 // Resources (Lanes 16): 5 DSP48E2 per lane (x * gain as x[15:0]*g and
 // x[31:16]*g; x^2 as lo^2, hi*lo, hi^2), the 72 x 11 mean multiply, tp_rsqrt
@@ -83,47 +89,52 @@ module tp_rmsnorm #(
   logic       aq_in_ready;
   logic [2:0] fv_q;
   logic [2:0] flast_q;
-  logic       fadv, busy_q, in_fire, f3_fire;
+  logic       fadv, in_fire, f3_fire;
   logic [BeatW-1:0] beat_q;     // beat of the vector being accepted
   logic [BeatW-1:0] beats_q;    // beats of this vector - 1
   logic [BeatW-1:0] beats_cfg;
   logic             beat_last;
-  logic [10:0]      inv_m_q;
-  logic [15:0]      inv_e_q, gexp_q;
+  // A vector's configuration for its tail: {inv_dim mantissa, exponent, gain
+  // exponent}, sampled with its first beat and carried with its beats
+  // through F1..F3, since the next vector's beats follow at once.
+  localparam int unsigned CfgW = 11 + 16 + 16;
+  logic [CfgW-1:0]  cfg_q;      // of the vector being accepted (after its first beat)
+  logic [CfgW-1:0]  beat_cfg;   // of the beat being accepted
+  logic [CfgW-1:0]  fcfg1_q, fcfg2_q, fcfg3_q;  // with the beat in F1, F2, F3
+  logic             tails_full; // TailSlots vectors wait for their factor
 
   assign fadv       = ~fv_q[2] | aq_in_ready;
-  assign in_ready_o = fadv & ~busy_q;
+  assign in_ready_o = fadv & ~tails_full;
   assign in_fire    = in_valid_i & in_ready_o;
   assign f3_fire    = fv_q[2] & aq_in_ready;
   logic [DimW-1:0] beats_wide;  // dim / Lanes - 1: fits BeatW bits for dims up to MaxDim
   assign beats_wide = (cfg_dim_i >> $clog2(Lanes)) - 1'b1;
   assign beats_cfg  = beats_wide[BeatW-1:0];
   assign beat_last  = beat_q == (beat_q == '0 ? beats_cfg : beats_q);
+  assign beat_cfg   = beat_q == '0 ? {cfg_inv_dim_mantissa_i, cfg_inv_dim_exponent_i, cfg_gain_exponent_i} : cfg_q;
 
-  logic tail_start, rs_fire, rs_out_ready, factor_ready;
+  logic tail_start;
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
       fv_q   <= '0;
       beat_q <= '0;
-      busy_q <= 1'b0;
     end else begin
       if (fadv) fv_q <= {fv_q[1:0], in_fire};
-      if (in_fire) begin
-        beat_q <= beat_last ? '0 : beat_q + 1'b1;
-        if (beat_last) busy_q <= 1'b1;
-      end
-      if (rs_fire) busy_q <= 1'b0;
+      if (in_fire) beat_q <= beat_last ? '0 : beat_q + 1'b1;
     end
   end
 
   always_ff @(posedge clk_i) begin
     if (in_fire && beat_q == '0) begin
       beats_q <= beats_cfg;
-      inv_m_q <= cfg_inv_dim_mantissa_i;
-      inv_e_q <= cfg_inv_dim_exponent_i;
-      gexp_q  <= cfg_gain_exponent_i;
+      cfg_q   <= beat_cfg;
     end
-    if (fadv) flast_q <= {flast_q[1:0], in_fire & beat_last};
+    if (fadv) begin
+      flast_q   <= {flast_q[1:0], in_fire & beat_last};
+      fcfg1_q <= beat_cfg;
+      fcfg2_q <= fcfg1_q;
+      fcfg3_q <= fcfg2_q;
+    end
   end
 
   logic [Lanes*ZWidth-1:0] z3;
@@ -176,8 +187,16 @@ module tp_rmsnorm #(
 
   // =============================================================== tail ===
   // T1 ss, T2 ss * inv_dim.m, T3 ms = round_shift(.., inv_dim.e) + eps,
-  // then tp_rsqrt (15), then the factor waits for tp_act_quant.
+  // then tp_rsqrt (15), then the factor waits in a FIFO for tp_act_quant.
+  // Several vectors may be in their tails at once (a tail starts each time a
+  // vector's last beat leaves F3): up to TailSlots vectors from their last
+  // beat accepted to their factor taken by tp_act_quant, so the factor FIFO
+  // always has room and tp_rsqrt (whose stages all stall together) is
+  // always ready.
+  localparam int unsigned TailSlots = 8;
   logic [2:0]      tv_q;
+  logic [CfgW-1:0] tcfg1_q, tcfg2_q;  // the configuration of the vectors in T1 and T2
+  logic [15:0]     gexp_q;      // T3's gain exponent
   logic [SsW+10:0] prod_q;
   logic [63:0]     ms_q;
   logic [6:0]      rshift;
@@ -186,7 +205,7 @@ module tp_rmsnorm #(
   logic [10:0]     rs_mantissa;
   logic [15:0]     rs_exponent;
   logic [SsW+10:0] half;
-  assign rshift  = 7'(-inv_e_q);
+  assign rshift  = 7'(-tcfg2_q[31:16]);
   assign half    = {{(SsW+10){1'b0}}, 1'b1} << (rshift - 7'd1);
   assign rounded = (prod_q + half) >> rshift;
 
@@ -194,10 +213,17 @@ module tp_rmsnorm #(
     if (!rst_ni) begin
       tv_q <= '0;
     end else begin
-      tv_q <= {tv_q[1:0], tail_start};  // one vector in flight: tp_rsqrt is always ready
+      tv_q <= {tv_q[1:0], tail_start};
     end
-    if (tv_q[0]) prod_q <= ss_q * inv_m_q;
-    if (tv_q[1]) ms_q <= rounded[63:0] + 64'd42950;
+    if (tail_start) tcfg1_q <= fcfg3_q;
+    if (tv_q[0]) begin
+      prod_q  <= ss_q * tcfg1_q[CfgW-1 -: 11];
+      tcfg2_q <= tcfg1_q;
+    end
+    if (tv_q[1]) begin
+      ms_q   <= rounded[63:0] + 64'd42950;
+      gexp_q <= tcfg2_q[15:0];
+    end
   end
 
   tp_rsqrt u_rsqrt (
@@ -213,23 +239,36 @@ module tp_rmsnorm #(
     .out_error_o   (rs_error)
   );
 
-  // The factor (1/rms * 2^gain_exponent) waits in a register for
-  // tp_act_quant, so tp_rsqrt and the configuration are free for the next
-  // vector as soon as it is computed.
-  logic        fac_valid_q;
-  logic [10:0] fac_m_q;
-  logic [15:0] fac_e_q;
-  assign rs_out_ready = ~fac_valid_q | factor_ready;
-  assign rs_fire      = rs_valid & rs_out_ready;
+  // The gain exponents of the vectors in tp_rsqrt, in order; the factors
+  // (1/rms * 2^gain_exponent) of the vectors that left it, for tp_act_quant.
+  logic        rs_out_ready, gexp_room, gexp_valid, fac_room, fac_valid, factor_ready, factor_taken;
+  logic [15:0] rs_gexp;
+  logic [10:0] fac_m;
+  logic [15:0] fac_e;
+  logic [$clog2(TailSlots):0] tails_q;   // vectors from their last beat accepted to their factor taken
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [$clog2(TailSlots):0] gexp_count, fac_count;  // room comes from in_ready_o
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  tp_fifo #(.Width(16), .Depth(TailSlots)) u_gexp (
+    .clk_i, .rst_ni,
+    .in_valid_i(tv_q[2]), .in_ready_o(gexp_room), .in_data_i(gexp_q),
+    .out_valid_o(gexp_valid), .out_ready_i(rs_valid), .out_data_o(rs_gexp), .count_o(gexp_count));
+  tp_fifo #(.Width(27), .Depth(TailSlots)) u_factor (
+    .clk_i, .rst_ni,
+    .in_valid_i(rs_valid), .in_ready_o(fac_room), .in_data_i({rs_mantissa, rs_exponent + rs_gexp}),
+    .out_valid_o(fac_valid), .out_ready_i(factor_ready), .out_data_o({fac_m, fac_e}), .count_o(fac_count));
+
+  assign rs_out_ready = 1'b1;  // the factor FIFO has room for every vector in a tail
+  assign factor_taken = fac_valid & factor_ready;
+  assign tails_full   = tails_q == ($clog2(TailSlots) + 1)'(TailSlots);
+
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      fac_valid_q <= 1'b0;
-    end else if (rs_out_ready) begin
-      fac_valid_q <= rs_valid;
-    end
-    if (rs_fire) begin
-      fac_m_q <= rs_mantissa;
-      fac_e_q <= rs_exponent + gexp_q;
+      tails_q <= '0;
+    end else begin
+      if (in_fire && beat_last && !factor_taken) tails_q <= tails_q + 1'b1;
+      if (factor_taken && !(in_fire && beat_last)) tails_q <= tails_q - 1'b1;
     end
   end
 
@@ -246,10 +285,10 @@ module tp_rmsnorm #(
     .in_ready_o       (aq_in_ready),
     .in_z_i           (z3),
     .in_last_i        (flast_q[2]),
-    .factor_valid_i   (fac_valid_q),
+    .factor_valid_i   (fac_valid),
     .factor_ready_o   (factor_ready),
-    .factor_mantissa_i(fac_m_q),
-    .factor_exponent_i(fac_e_q),
+    .factor_mantissa_i(fac_m),
+    .factor_exponent_i(fac_e),
     .val_valid_o,
     .val_ready_i,
     .val_q_o,
@@ -262,7 +301,8 @@ module tp_rmsnorm #(
   );
 
   logic unused_tail;
-  assign unused_tail = ^{rounded[SsW+10:64], rs_error, rs_in_ready, beats_wide[DimW-1:BeatW]};
+  assign unused_tail = ^{rounded[SsW+10:64], rs_error, rs_in_ready, beats_wide[DimW-1:BeatW],
+                         tcfg2_q[CfgW-1 -: 11], gexp_room, gexp_valid, fac_room};
 
   // ----------------------------------------------------------- assertions ---
   // Immediate assertions (Verilator --assert): the handshake rules of the
@@ -283,6 +323,10 @@ module tp_rmsnorm #(
       end
       if (tv_q[2]) begin
         assert (rs_in_ready) else $error("tp_rmsnorm: tp_rsqrt not ready for the mean square");
+        assert (gexp_room) else $error("tp_rmsnorm: more vectors in tp_rsqrt than tail slots");
+      end
+      if (rs_valid) begin
+        assert (gexp_valid && fac_room) else $error("tp_rmsnorm: a factor without its slot");
       end
       if (rs_valid) begin
         assert (!rs_error) else $error("tp_rmsnorm: mean square + eps wrapped to 0");
