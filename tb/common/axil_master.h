@@ -26,6 +26,8 @@ struct AxiLiteResult {
   uint32_t addr = 0;
   uint32_t data = 0;  // write: the data written; read: the data returned
   unsigned resp = 0;  // 0 OKAY, 2 SLVERR
+  uint64_t taken_cycle = 0;     // edge at which the slave had taken the address (and data)
+  uint64_t response_cycle = 0;  // edge at which the response was taken
 };
 
 // The DUT ports of an AXI4-Lite slave named s_axil_* (tp_host_csr).
@@ -62,7 +64,7 @@ class AxiLiteMaster final : public Component {
     dut_.s_axil_rready_i = take;
   }
 
-  void sample(uint64_t) override {
+  void sample(uint64_t cycle) override {
     check_held(dut_.s_axil_bvalid_o != 0, dut_.s_axil_bresp_o, 0u, dut_.s_axil_bready_i != 0, held_b_);
     check_held(dut_.s_axil_rvalid_o != 0, dut_.s_axil_rresp_o, static_cast<uint32_t>(dut_.s_axil_rdata_o),
                dut_.s_axil_rready_i != 0, held_r_);
@@ -71,16 +73,18 @@ class AxiLiteMaster final : public Component {
       EXPECT_FALSE(dut_.s_axil_rvalid_o && dut_.s_axil_rready_i) << "R response without a read";
       return;
     }
+    const bool was_addressed = !aw_pending_ && !w_pending_ && !ar_pending_;
     if (aw_pending_ && dut_.s_axil_awready_o) aw_pending_ = false;
     if (w_pending_ && dut_.s_axil_wready_o) w_pending_ = false;
     if (ar_pending_ && dut_.s_axil_arready_o) ar_pending_ = false;
     const bool addressed = !aw_pending_ && !w_pending_ && !ar_pending_;
+    if (addressed && !was_addressed) taken_cycle_ = cycle;
     if (current_.write && dut_.s_axil_bvalid_o && dut_.s_axil_bready_i) {
       EXPECT_TRUE(addressed) << "B before the write was taken";
-      finish(current_.data, dut_.s_axil_bresp_o);
+      finish(current_.data, dut_.s_axil_bresp_o, cycle);
     } else if (!current_.write && dut_.s_axil_rvalid_o && dut_.s_axil_rready_i) {
       EXPECT_TRUE(addressed) << "R before the read was taken";
-      finish(static_cast<uint32_t>(dut_.s_axil_rdata_o), dut_.s_axil_rresp_o);
+      finish(static_cast<uint32_t>(dut_.s_axil_rdata_o), dut_.s_axil_rresp_o, cycle);
     }
   }
 
@@ -112,8 +116,8 @@ class AxiLiteMaster final : public Component {
     if (valid && !ready) held = std::make_pair(resp, data);
   }
 
-  void finish(uint32_t data, unsigned resp) {
-    results_.push_back({current_.write, current_.addr, data, resp});
+  void finish(uint32_t data, unsigned resp, uint64_t cycle) {
+    results_.push_back({current_.write, current_.addr, data, resp, taken_cycle_, cycle});
     active_ = false;
   }
 
@@ -130,6 +134,7 @@ class AxiLiteMaster final : public Component {
   std::deque<Transaction> queue_;
   Transaction current_{};
   bool active_ = false, aw_pending_ = false, w_pending_ = false, ar_pending_ = false;
+  uint64_t taken_cycle_ = 0;
   std::optional<std::pair<unsigned, uint32_t>> held_b_, held_r_;
   std::vector<AxiLiteResult> results_;
 };

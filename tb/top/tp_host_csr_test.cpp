@@ -163,7 +163,11 @@ TEST(HostCsr, IdResetValuesAndAConfigurationRoundTrip) {
   for (const auto& [addr, value] : kStories) b.axil.read(addr);
   b.axil.read(kStatus);
   b.run();
-  for (const auto& r : b.axil.results()) EXPECT_EQ(r.resp, kOkay) << std::hex << r.addr;
+  for (const auto& r : b.axil.results()) {
+    EXPECT_EQ(r.resp, kOkay) << std::hex << r.addr;
+    // Without stalls every response is taken on the edge after its request.
+    EXPECT_EQ(r.response_cycle, r.taken_cycle + 1) << std::hex << r.addr;
+  }
   const auto& results = b.axil.results();
   for (std::size_t i = 0; i < kStories.size(); ++i) {
     EXPECT_EQ(results[3 + kStories.size() + i].data, CsrModel::stored(kStories[i].first, kStories[i].second))
