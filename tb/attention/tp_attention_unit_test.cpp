@@ -321,4 +321,30 @@ TEST(AttentionUnit, ResetInTheMiddleThenACleanSequence) {
   decode_steps(b, s, 20, rng);
 }
 
+// Reset while attention jobs run (segment reads in flight, the engine busy,
+// outputs half out): afterwards nothing of them comes out, and a new
+// sequence is exact.
+TEST(AttentionUnit, ResetWhileJobsRunThenACleanSequence) {
+  std::mt19937 rng(15);
+  const Sequence seq(rng, Shape{}, 70);
+  const auto& [s, layout, layers, pages] = seq;
+  AttentionUnitBench b(layout, seq.memory(70, rng), HbmConfig{.latency = 30}, {.out = StallGenerator(0.5, 8)});
+  b.h.reset();
+  for (int l = 0; l < s.layers; ++l) {
+    for (int h = 0; h < s.kv_heads; ++h) {
+      b.push_job(make_job(rng, layers[l], h, same_positions(s.group(), 69)), static_cast<unsigned>(l), pages, rng);
+    }
+  }
+  ASSERT_TRUE(b.h.run_until([&] { return b.out.received() > 0; }, 5000, "the first job's output"));
+  ASSERT_TRUE(b.h->busy_o) << "the reset must come while jobs run";
+  ASSERT_GT(b.scoreboard.pending(), 0u);
+  EXPECT_EQ(b.scoreboard.mismatched(), 0u);
+  b.h.reset();  // resets the memory model and the bench's streams too
+  EXPECT_FALSE(b.h->busy_o);
+  EXPECT_FALSE(b.h->out_valid_o);
+  b.h.tick(200);
+  EXPECT_EQ(b.out.received(), 0u) << "output of a job dropped by the reset";
+  decode_steps(b, s, 12, rng);
+}
+
 }  // namespace
