@@ -122,6 +122,13 @@ void run_generate(const GenerateOptions& options) {
   Generation generation;
   std::string engine_name;
   std::optional<RtlGeneration> hardware;  // --engine rtl
+  // The fields every --json report has, also one written on a mismatch.
+  const auto report_base = [&] {
+    nlohmann::json report{{"model", model.name}, {"config", config_json(config)}, {"engine", engine_name},
+                          {"steps", steps}, {"prompt_tokens", prompt}};
+    if (model.tokenizer) report["text"] = text;
+    return report;
+  };
   if (options.engine == "rtl") {
     const std::string quant = !options.quant.empty() ? options.quant
                               : model.image != nullptr ? "int" + std::to_string(model.image->bits)
@@ -135,12 +142,12 @@ void run_generate(const GenerateOptions& options) {
       std::cerr << "bit_exact: no\n";
       if (!options.json_path.empty()) {
         const tb::TapMismatch& m = e.mismatch;
-        write_json(options.json_path,
-                   {{"model", model.name}, {"config", config_json(config)}, {"engine", "rtl-" + quant},
-                    {"prompt_tokens", prompt}, {"text", text}, {"bit_exact", false},
-                    {"mismatch", {{"pos", m.pos}, {"layer", m.layer}, {"stage", m.stage}, {"index", m.index},
-                                  {"expected", m.expected}, {"actual", m.actual ? nlohmann::json(*m.actual) : nullptr},
-                                  {"description", m.describe()}}}});
+        nlohmann::json report = report_base();
+        report["bit_exact"] = false;
+        report["mismatch"] = {{"pos", m.pos}, {"layer", m.layer}, {"stage", m.stage}, {"index", m.index},
+                              {"expected", m.expected}, {"actual", m.actual ? nlohmann::json(*m.actual) : nullptr},
+                              {"description", m.describe()}};
+        write_json(options.json_path, report);
       }
       throw std::runtime_error(std::string("the RTL differs from the golden model at ") + e.what());
     }
@@ -168,20 +175,13 @@ void run_generate(const GenerateOptions& options) {
 
   if (!options.json_path.empty()) {
     const float temperature = hardware ? 0.0f : options.temperature;
-    nlohmann::json report{
-        {"model", model.name},
-        {"config", config_json(config)},
-        {"engine", engine_name},
-        {"sampler", {{"temperature", temperature}, {"topp", options.topp}, {"seed", seed}}},
-        {"steps", steps},
-        {"prompt_tokens", prompt},
-        {"tokens", generation.tokens},
-        {"positions", generation.positions},
-        {"stopped_at_bos", generation.stopped_at_bos},
-        {"seconds", seconds},
-        {"tokens_per_s", tokens_per_s},
-    };
-    if (model.tokenizer) report["text"] = text;
+    nlohmann::json report = report_base();
+    report["sampler"] = {{"temperature", temperature}, {"topp", options.topp}, {"seed", seed}};
+    report["tokens"] = generation.tokens;
+    report["positions"] = generation.positions;
+    report["stopped_at_bos"] = generation.stopped_at_bos;
+    report["seconds"] = seconds;
+    report["tokens_per_s"] = tokens_per_s;
     if (hardware) {
       report["bit_exact"] = true;
       report["values_compared"] = hardware->values_compared;

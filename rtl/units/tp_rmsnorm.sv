@@ -195,7 +195,8 @@ module tp_rmsnorm #(
   // always ready.
   localparam int unsigned TailSlots = 8;
   logic [2:0]      tv_q;
-  logic [CfgW-1:0] tcfg1_q, tcfg2_q;  // the configuration of the vectors in T1 and T2
+  logic [CfgW-1:0] tcfg1_q;     // the configuration of the vector in T1
+  logic [31:0]     tcfg2_q;     // ... in T2: {inv_dim exponent, gain exponent}
   logic [15:0]     gexp_q;      // T3's gain exponent
   logic [SsW+10:0] prod_q;
   logic [63:0]     ms_q;
@@ -218,7 +219,7 @@ module tp_rmsnorm #(
     if (tail_start) tcfg1_q <= fcfg3_q;
     if (tv_q[0]) begin
       prod_q  <= ss_q * tcfg1_q[CfgW-1 -: 11];
-      tcfg2_q <= tcfg1_q;
+      tcfg2_q <= tcfg1_q[31:0];
     end
     if (tv_q[1]) begin
       ms_q   <= rounded[63:0] + 64'd42950;
@@ -302,7 +303,7 @@ module tp_rmsnorm #(
 
   logic unused_tail;
   assign unused_tail = ^{rounded[SsW+10:64], rs_error, rs_in_ready, beats_wide[DimW-1:BeatW],
-                         tcfg2_q[CfgW-1 -: 11], gexp_room, gexp_valid, fac_room};
+                         gexp_room, gexp_valid, fac_room};
 
   // ----------------------------------------------------------- assertions ---
   // Immediate assertions (Verilator --assert): the handshake rules of the
@@ -327,8 +328,6 @@ module tp_rmsnorm #(
       end
       if (rs_valid) begin
         assert (gexp_valid && fac_room) else $error("tp_rmsnorm: a factor without its slot");
-      end
-      if (rs_valid) begin
         assert (!rs_error) else $error("tp_rmsnorm: mean square + eps wrapped to 0");
       end
     end

@@ -325,21 +325,24 @@ void AccelDriver::write_configuration(const ModelConfig& c, bool int4, const fx:
 
 std::string accel_misfit(const ModelConfig& c) {
   const AccelLimits& m = kAccelLimits;
-  const std::pair<const char*, std::pair<int, int>> sizes[] = {
-      {"dim", {c.dim, m.dim}},
-      {"hidden_dim", {c.hidden_dim, m.hidden_dim}},
-      {"n_layers", {c.n_layers, m.n_layers}},
-      {"n_heads", {c.n_heads, m.n_heads}},
-      {"n_kv_heads", {c.n_kv_heads, m.n_kv_heads}},
-      {"head_size", {c.n_heads > 0 ? c.head_size() : 0, m.head_size}},
-      {"vocab_size", {c.vocab_size, m.vocab_size}},
-      {"seq_len", {c.seq_len, m.seq_len}},
+  struct Size {
+    const char* name;
+    int value, max;
   };
-  for (const auto& [name, value_and_max] : sizes) {
-    const auto [value, max] = value_and_max;
-    if (value > max) {
-      return std::string(name) + " " + std::to_string(value) + " exceeds the accelerator's maximum of " +
-             std::to_string(max);
+  const Size sizes[] = {
+      {"dim", c.dim, m.dim},
+      {"hidden_dim", c.hidden_dim, m.hidden_dim},
+      {"n_layers", c.n_layers, m.n_layers},
+      {"n_heads", c.n_heads, m.n_heads},
+      {"n_kv_heads", c.n_kv_heads, m.n_kv_heads},
+      {"head_size", c.n_heads > 0 ? c.head_size() : 0, m.head_size},
+      {"vocab_size", c.vocab_size, m.vocab_size},
+      {"seq_len", c.seq_len, m.seq_len},
+  };
+  for (const Size& size : sizes) {
+    if (size.value > size.max) {
+      return std::string(size.name) + " " + std::to_string(size.value) + " exceeds the accelerator's maximum of " +
+             std::to_string(size.max);
     }
   }
   return {};

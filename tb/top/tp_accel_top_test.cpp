@@ -55,6 +55,30 @@ void expect_bit_exact(CheckedAccel& accel) {
   EXPECT_GT(accel.checker().values_compared(), 0u);
 }
 
+std::uint32_t word_of(Opcode op, unsigned seq, unsigned count = 0) {
+  return command_word(static_cast<unsigned>(op), seq, count);
+}
+
+// A command the top must refuse: what it is, how to send it, its status.
+struct Refusal {
+  std::string name;
+  std::function<CommandResult()> run;
+  Status expected;
+};
+
+// Each refusal completes with its status without running (no tap), and a
+// STEP of the live sequence after it is still OK (and checked bit-exact).
+void expect_refusals(CheckedAccel& accel, unsigned live, const std::vector<Refusal>& table) {
+  AccelDriver& d = accel.driver();
+  for (const Refusal& bad : table) {
+    SCOPED_TRACE(bad.name);
+    const std::uint64_t taps = d.taps_seen();
+    EXPECT_EQ(status_name(static_cast<unsigned>(bad.run().status)), status_name(static_cast<unsigned>(bad.expected)));
+    EXPECT_EQ(d.taps_seen(), taps) << "a refused command ran";
+    ASSERT_EQ(accel.step(live).status, Status::kOk);
+  }
+}
+
 // The tap beats a correct top emits for `ids` at positions first_pos..: every
 // vector of the golden model's tapped stages, 32 lanes a beat (logits only
 // for the last position).
@@ -251,30 +275,17 @@ TEST(AccelTop, BadInputsCompleteWithAnErrorStatusAndChangeNothing) {
   ASSERT_EQ(accel.open(0).status, Status::kOk);
   ASSERT_EQ(accel.prompt(0, random_prompt(6, config.vocab_size, 3)).status, Status::kOk);
 
-  struct BadCommand {
-    std::string name;
-    std::function<CommandResult()> run;
-    Status expected;
-  };
-  const auto word = [](Opcode op, unsigned seq, unsigned count = 0) {
-    return command_word(static_cast<unsigned>(op), seq, count);
-  };
-  const std::vector<BadCommand> table = {
+  expect_refusals(accel, 0, {
       {"STEP of a never-opened sequence", [&] { return d.step(3); }, Status::kBadState},
       {"OPEN of an open sequence", [&] { return d.open(0); }, Status::kBadState},
       {"CLOSE of a never-opened sequence", [&] { return d.close(5); }, Status::kBadState},
       {"OPEN of sequence 8", [&] { return d.open(8); }, Status::kBadSeq},
       {"STEP of sequence 15", [&] { return d.step(15); }, Status::kBadSeq},
-      {"PROMPT of 0 tokens", [&] { return d.command(word(Opcode::kPrompt, 0, 0)); }, Status::kBadCmd},
+      {"PROMPT of 0 tokens", [&] { return d.command(word_of(Opcode::kPrompt, 0, 0)); }, Status::kBadCmd},
       {"opcode 0", [&] { return d.command(command_word(0, 0)); }, Status::kBadCmd},
       {"opcode 6", [&] { return d.command(command_word(6, 0)); }, Status::kBadCmd},
       {"opcode 15", [&] { return d.command(command_word(15, 0)); }, Status::kBadCmd},
-  };
-  for (const BadCommand& bad : table) {
-    SCOPED_TRACE(bad.name);
-    EXPECT_EQ(status_name(static_cast<unsigned>(bad.run().status)), status_name(static_cast<unsigned>(bad.expected)));
-    ASSERT_EQ(accel.step(0).status, Status::kOk);
-  }
+  });
   expect_bit_exact(accel);
   EXPECT_EQ(accel.checker().unexpected_taps(), 0u) << "taps during a refused command";
 }
@@ -347,32 +358,17 @@ TEST(AccelTop, RefusalsOfPagesLengthStateAndReservedBitsChangeNothing) {
   ASSERT_EQ(accel.prompt(0, random_prompt(3, vocab, 31)).status, Status::kOk);  // holds one page
   ASSERT_EQ(accel.open(4).status, Status::kOk);
 
-  const auto word = [](Opcode op, unsigned seq, unsigned count = 0) {
-    return command_word(static_cast<unsigned>(op), seq, count);
-  };
   const std::vector<int> all_pages = random_prompt(1024, vocab, 32);  // 64 pages, 63 free
   const std::vector<int> too_long = random_prompt(1025, vocab, 33);
   const std::vector<int> two = random_prompt(2, vocab, 34);
-  struct BadCommand {
-    std::string name;
-    std::function<CommandResult()> run;
-    Status expected;
-  };
-  const std::vector<BadCommand> table = {
+  expect_refusals(accel, 0, {
       {"PROMPT needing every page while one is taken", [&] { return d.prompt(4, all_pages); }, Status::kNoPage},
       {"PROMPT beyond SEQ_LEN", [&] { return d.prompt(4, too_long); }, Status::kSeqFull},
       {"PROMPT of a never-opened sequence", [&] { return d.prompt(3, two); }, Status::kBadState},
       {"STEP of a sequence with no token yet", [&] { return d.step(4); }, Status::kBadState},
-      {"STEP with reserved bits set", [&] { return d.command(word(Opcode::kStep, 0) | 1u << 16); }, Status::kBadCmd},
-      {"OPEN with reserved bits set", [&] { return d.command(word(Opcode::kOpen, 5) | 1u << 23); }, Status::kBadCmd},
-  };
-  for (const BadCommand& bad : table) {
-    SCOPED_TRACE(bad.name);
-    const std::uint64_t taps = d.taps_seen();
-    EXPECT_EQ(status_name(static_cast<unsigned>(bad.run().status)), status_name(static_cast<unsigned>(bad.expected)));
-    EXPECT_EQ(d.taps_seen(), taps) << "a refused command ran";
-    ASSERT_EQ(accel.step(0).status, Status::kOk);
-  }
+      {"STEP with reserved bits set", [&] { return d.command(word_of(Opcode::kStep, 0) | 1u << 16); }, Status::kBadCmd},
+      {"OPEN with reserved bits set", [&] { return d.command(word_of(Opcode::kOpen, 5) | 1u << 23); }, Status::kBadCmd},
+  });
   // Nothing was stored: sequence 4 still takes a prompt, sequence 5 opens.
   ASSERT_EQ(accel.prompt(4, two).status, Status::kOk);
   ASSERT_EQ(accel.open(5).status, Status::kOk);
@@ -399,7 +395,7 @@ TEST(AccelTop, BadTokenInAPromptClosesTheSequence) {
   ASSERT_EQ(d.load().status, Status::kOk);
   const std::uint64_t taps = d.taps_seen();
   const CommandResult bad =
-      d.command(command_word(static_cast<unsigned>(Opcode::kPrompt), 1, static_cast<unsigned>(ids.size())));
+      d.command(word_of(Opcode::kPrompt, 1, static_cast<unsigned>(ids.size())));
   EXPECT_EQ(status_name(static_cast<unsigned>(bad.status)), status_name(unsigned(Status::kBadToken)));
   EXPECT_EQ(d.taps_seen(), taps);
   EXPECT_EQ(d.step(1).status, Status::kBadState) << "the sequence stayed open";
@@ -514,8 +510,7 @@ TEST(AccelTop, ResetInTheMiddleOfAPromptThenRunAgain) {
   const auto prompt = random_prompt(20, d.layout().config.vocab_size, 5);
   ASSERT_EQ(accel.open(2).status, Status::kOk);
   accel.checker().begin_prompt(2, prompt);
-  d.start_command(command_word(static_cast<unsigned>(Opcode::kPrompt), 2, static_cast<unsigned>(prompt.size())),
-                  prompt);
+  d.start_command(word_of(Opcode::kPrompt, 2, static_cast<unsigned>(prompt.size())), prompt);
   const std::uint64_t taps_before = d.taps_seen();
   for (int i = 0; i < 10000 && d.taps_seen() == taps_before; ++i) d.tick(10);
   ASSERT_GT(d.taps_seen(), taps_before) << "the PROMPT produced no tap";
