@@ -310,6 +310,7 @@ module tp_token_pipeline #(
   logic                logits_q;
   logic                stream_q;       // T = 1: attention and SiLU outputs go straight to tp_act_quant
   logic                pf_ok_q;        // T = 1 and the layer's KV segments fit the port: read ahead, ATT folded into KV
+  logic                rope_fold;      // RoPE on the way from the matrix unit into S (no ROPE micro-op)
   logic [3:0]          err_q;
   logic                done_q;
   logic [14:0]         res_token_q;
@@ -327,7 +328,7 @@ module tp_token_pipeline #(
       UopLoad:    uop_next = UopIdle;
       UopEmbed:   uop_next = UopNormAtt;
       UopNormAtt: uop_next = UopMatQkv;
-      UopMatQkv:  uop_next = UopRope;
+      UopMatQkv:  uop_next = rope_fold ? UopKv : UopRope;
       UopRope:    uop_next = UopKv;
       UopKv:      uop_next = pf_ok_q ? UopMatWo : UopAtt;   // decode read-ahead: ATT folded into KV
       UopAtt:     uop_next = stream_q ? UopMatWo : UopQuantH;
@@ -1109,43 +1110,6 @@ module tp_token_pipeline #(
   assign a_writer_done = (is_norm || is_quant) && !uop_start_q &&
                          aw_vectors_q == a_vectors && as_vectors_q == a_vectors;
 
-  // ================================================= RoPE ===
-  logic         rp_in_valid, rp_in_ready, rp_out_valid, rp_out_last;
-  logic [255:0] rp_out_data;
-  logic [SAW-1:0] rp_waddr_q;      // words written back, in read order
-  logic [TokW-1:0] rp_t_q;
-  logic [7:0]   rp_w_q;
-  logic         rp_kind_q;
-  assign rp_in_valid = is_rope && fo_valid;
-
-  tp_rope #(.PairLanes(4)) u_rope (
-    .clk_i, .rst_ni,
-    .cfg_head_size_i(8'(cfg_head_size_i)),
-    .cfg_step_we_i(rope_we_i), .cfg_step_addr_i(rope_addr_i), .cfg_step_data_i(rope_data_i),
-    .in_valid_i(rp_in_valid), .in_ready_o(rp_in_ready), .in_data_i(fo_data),
-    .in_pos_i({16'd0, pos0_q + 16'(fo_tag[TagT +: TokW])}), .in_last_i(fo_tag[TagLast]),
-    .out_valid_o(rp_out_valid), .out_ready_i(1'b1), .out_data_o(rp_out_data), .out_last_o(rp_out_last));
-
-  // Write-back address: the read order again (q segment, k segment per token).
-  always_ff @(posedge clk_i) begin
-    if (!rst_ni || uop_start_q) begin
-      rp_t_q    <= '0;
-      rp_w_q    <= '0;
-      rp_kind_q <= 1'b0;
-    end else if (rp_out_valid) begin
-      rp_w_q <= rp_w_q + 1'b1;
-      if (rp_out_last) begin
-        rp_w_q    <= '0;
-        rp_kind_q <= !rp_kind_q;
-        if (rp_kind_q) rp_t_q <= rp_t_q + 1'b1;
-      end
-    end
-  end
-  assign rp_waddr_q = SAW'((RAW'(rp_t_q) << SShift) + RAW'(rp_w_q) + (rp_kind_q ? RAW'(dim_w) : '0));
-
-  logic rope_done;
-  assign rope_done = is_rope && rp_out_valid && rp_out_last && rp_kind_q && rp_t_q == last_tok;
-
   // ================================================= head quantizer ===
   // Heads are assembled from hs/8 words; the quantizer's sideband carries the
   // tag of the head's last word.
@@ -1444,6 +1408,8 @@ module tp_token_pipeline #(
   logic [7:0]      mo_word_idx;   // g*4 + k
   logic            mo_beat_done;  // the beat leaves at this edge
   logic            is_resid, is_qkv, is_gate, is_cls;
+  logic            mo_qk_word;    // MAT_QKV: the word is part of q or k
+  logic            mo_qkv_go;     // MAT_QKV: the word leaves (into S or into the rope)
   assign is_qkv   = uop_q == UopMatQkv;
   assign is_resid = uop_q == UopMatWo || uop_q == UopMatW2;
   assign is_gate  = uop_q == UopMatW13;
@@ -1461,7 +1427,7 @@ module tp_token_pipeline #(
   always_comb begin
     mo_beat_done = 1'b0;
     mu_out_ready = 1'b0;
-    if (is_qkv)        mu_out_ready = mo_k_q == 2'd3;
+    if (is_qkv)        mu_out_ready = mo_k_q == 2'd3 && mo_qkv_go;
     else if (is_resid) mu_out_ready = mo_resid_last_word;
     else if (is_gate)  mu_out_ready = mo_k_q[0] && sg_in_ready;
     else if (is_cls)   mu_out_ready = am_in_ready;
@@ -1474,7 +1440,7 @@ module tp_token_pipeline #(
       mo_g_q <= '0;
     end else if (is_cls) begin
       if (mo_beat_done) mo_g_q <= mo_g_q + 1'b1;
-    end else if (mu_out_valid && (is_qkv || is_resid || (is_gate && sg_in_ready))) begin
+    end else if (mu_out_valid && ((is_qkv && mo_qkv_go) || is_resid || (is_gate && sg_in_ready))) begin
       mo_k_q <= mo_k_q + 1'b1;
       if (mo_beat_done) begin
         mo_k_q <= '0;
@@ -1486,6 +1452,111 @@ module tp_token_pipeline #(
   // QKV: straight into S.
   logic [SAW-1:0] mo_s_addr;
   assign mo_s_addr = SAW'((RAW'(mu_out_token[TokW-1:0]) << SShift) + RAW'(mo_word_idx));
+  assign mo_qk_word = 9'(mo_word_idx) < 9'(dim_w) + 9'(kv_w);
+
+  // ================================================= RoPE ===
+  // Folded into MAT_QKV (rope_fold): the q and k words of the matrix output
+  // pass through tp_rope on their way into S, one head a vector (its position
+  // sampled with its first word); the v words go straight in and win the S
+  // write port (the rope's output waits, which never stalls the matrix
+  // output: one word leaves it a cycle). Heads must not cross the token
+  // interleave of the output (row groups of 4 words): any head size at
+  // T = 1, head size 8, 16 or 32 otherwise; else the ROPE micro-op reads q
+  // and k back from S.
+  logic         rp_in_valid, rp_in_ready, rp_out_valid, rp_out_ready, rp_out_last;
+  logic [255:0] rp_in_data, rp_out_data;
+  logic [15:0]  rp_in_pos;
+  logic         rp_in_last;
+  logic [SAW-1:0] rp_waddr_q;      // words written back, in read order
+  logic [TokW-1:0] rp_t_q;
+  logic [7:0]   rp_w_q;
+  logic         rp_kind_q;
+  logic         rq_in, rq_out;     // fold: a q/k word enters the rope / its rotated word goes to S
+  logic         qkv_direct;        // MAT_QKV writes the matrix word itself (v, or all without the fold)
+  logic [3:0]   rq_head_w_q;       // fold: word of the head entering the rope
+  logic [SAW-1:0] rq_addr;
+  logic [5:0]   rq_count;
+  logic [TokW:0] rq_t;
+  assign rope_fold  = stream_q || hs_w == 4'd1 || hs_w == 4'd2 || hs_w == 4'd4;
+  assign rq_t       = (TokW + 1)'(mu_out_token);
+  always_comb begin
+    if (is_rope) begin
+      rp_in_valid  = fo_valid;
+      rp_in_data   = fo_data;
+      rp_in_pos    = pos0_q + 16'(fo_tag[TagT +: TokW]);
+      rp_in_last   = fo_tag[TagLast];
+      rp_out_ready = 1'b1;
+    end else begin
+      rp_in_valid  = is_qkv && rope_fold && mu_out_valid && mo_qk_word;
+      rp_in_data   = mo_word;
+      rp_in_pos    = pos0_q + 16'(rq_t);
+      rp_in_last   = rq_head_w_q == hs_w - 1'b1;
+      rp_out_ready = !qkv_direct;
+    end
+  end
+  assign rq_in      = is_qkv && rp_in_valid && rp_in_ready;
+  assign rq_out     = is_qkv && rp_out_valid && rp_out_ready;
+  assign qkv_direct = is_qkv && mu_out_valid && !(rope_fold && mo_qk_word);
+  assign mo_qkv_go  = qkv_direct || rq_in;
+
+  // MAT_QKV ends with the last word written: the matrix unit's last beat has
+  // left and the rope holds no word after this edge.
+  logic qkv_sent_last_q, qkv_done;
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni || uop_start_q) qkv_sent_last_q <= 1'b0;
+    else if (is_qkv && mo_beat_done && mu_out_last) qkv_sent_last_q <= 1'b1;
+  end
+  assign qkv_done = is_qkv && (qkv_sent_last_q || (mo_beat_done && mu_out_last)) &&
+                    32'(rq_count) + 32'(rq_in) - 32'(rq_out) == 0;
+
+  tp_rope #(.PairLanes(4)) u_rope (
+    .clk_i, .rst_ni,
+    .cfg_head_size_i(8'(cfg_head_size_i)),
+    .cfg_step_we_i(rope_we_i), .cfg_step_addr_i(rope_addr_i), .cfg_step_data_i(rope_data_i),
+    .in_valid_i(rp_in_valid), .in_ready_o(rp_in_ready), .in_data_i(rp_in_data),
+    .in_pos_i({16'd0, rp_in_pos}), .in_last_i(rp_in_last),
+    .out_valid_o(rp_out_valid), .out_ready_i(rp_out_ready), .out_data_o(rp_out_data),
+    .out_last_o(rp_out_last));
+
+  // Fold: the S address of every word in the rope, in order (it holds at
+  // most its 15 pipeline stages).
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic rq_addr_unused;
+  /* verilator lint_on UNUSEDSIGNAL */
+  /* verilator lint_off PINCONNECTEMPTY */
+  tp_fifo #(.Width(SAW), .Depth(32)) u_rope_addr (
+    .clk_i, .rst_ni,
+    .in_valid_i(rq_in), .in_ready_o(rq_addr_unused), .in_data_i(mo_s_addr),
+    .out_valid_o(), .out_ready_i(rq_out), .out_data_o(rq_addr), .count_o(rq_count));
+  /* verilator lint_on PINCONNECTEMPTY */
+
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni || uop_start_q) begin
+      rq_head_w_q <= '0;
+    end else if (rq_in) begin
+      rq_head_w_q <= rp_in_last ? '0 : rq_head_w_q + 1'b1;
+    end
+  end
+
+  // Write-back address: the read order again (q segment, k segment per token).
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni || uop_start_q) begin
+      rp_t_q    <= '0;
+      rp_w_q    <= '0;
+      rp_kind_q <= 1'b0;
+    end else if (rp_out_valid) begin
+      rp_w_q <= rp_w_q + 1'b1;
+      if (rp_out_last) begin
+        rp_w_q    <= '0;
+        rp_kind_q <= !rp_kind_q;
+        if (rp_kind_q) rp_t_q <= rp_t_q + 1'b1;
+      end
+    end
+  end
+  assign rp_waddr_q = SAW'((RAW'(rp_t_q) << SShift) + RAW'(rp_w_q) + (rp_kind_q ? RAW'(dim_w) : '0));
+
+  logic rope_done;
+  assign rope_done = is_rope && rp_out_valid && rp_out_last && rp_kind_q && rp_t_q == last_tok;
 
   // Residual: read x (cycle 1), add (cycle 2), write X and the tap (cycle 3).
   logic            rs_valid_q, rs_last_q, ra_last_q;
@@ -1602,7 +1673,7 @@ module tp_token_pipeline #(
   end
 
   logic mat_done;
-  assign mat_done = (is_qkv && mo_beat_done && mu_out_last) || resid_done || gate_done ||
+  assign mat_done = qkv_done || resid_done || gate_done ||
                     (is_cls && am_out_valid);
 
   // ================================================= buffer write ports ===
@@ -1621,7 +1692,11 @@ module tp_token_pipeline #(
     s_waddr = mo_s_addr;
     s_wdata = mo_word;
     if (is_qkv) begin
-      s_we = mu_out_valid;
+      s_we = qkv_direct || rq_out;
+      if (rq_out) begin
+        s_waddr = rq_addr;
+        s_wdata = rp_out_data;
+      end
     end else if (is_rope) begin
       s_we    = rp_out_valid;
       s_waddr = rp_waddr_q;

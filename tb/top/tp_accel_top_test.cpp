@@ -547,6 +547,62 @@ TEST(AccelTop, ANewImageNeedsALoadWhichDropsThePrefetchedWeights) {
   EXPECT_EQ(accel.checker().unexpected_taps(), 0u);
 }
 
+// A model of uniform random weights in `config` (amplitudes as the default
+// model's, without its planted chain), deterministic for a seed.
+tp::Checkpoint random_checkpoint(const tp::ModelConfig& config, unsigned seed) {
+  tp::Checkpoint checkpoint;
+  checkpoint.config = config;
+  checkpoint.weights = tp::allocate_weights(config);
+  std::mt19937 rng(seed);
+  const auto fill = [&](auto& tensor, float amplitude, float offset = 0.0f) {
+    std::uniform_real_distribution<float> uniform(offset - amplitude, offset + amplitude);
+    for (Eigen::Index i = 0; i < tensor.size(); ++i) tensor.data()[i] = uniform(rng);
+  };
+  tp::Weights& w = checkpoint.weights;
+  const float matrix = 1.0f / std::sqrt(static_cast<float>(config.dim));
+  fill(w.token_embedding, 1.0f);
+  for (tp::LayerWeights& layer : w.layers) {
+    fill(layer.rms_att, 0.1f, 1.0f);
+    fill(layer.wq, matrix);
+    fill(layer.wk, matrix);
+    fill(layer.wv, matrix);
+    fill(layer.wo, matrix);
+    fill(layer.rms_ffn, 0.1f, 1.0f);
+    fill(layer.w1, matrix);
+    fill(layer.w2, 1.0f / std::sqrt(static_cast<float>(config.hidden_dim)));
+    fill(layer.w3, matrix);
+  }
+  fill(w.rms_final, 0.1f, 1.0f);
+  fill(w.classifier, matrix);
+  return checkpoint;
+}
+
+// Head size 48: a head crosses the matrix output's row groups (32 rows, the
+// unit in which a block's tokens take turns), so prefill rotates q and k in
+// the ROPE micro-op, while decode (one token, rows in order) rotates them on
+// their way into S. dim 96 puts k and v words in one row group. A 40-token
+// prompt (blocks of 32 and 8), then 8 steps.
+TEST(AccelTop, HeadsAcrossRowGroupsRotateInPrefillAndDecode) {
+  tp::ModelConfig config;
+  config.dim = 96;
+  config.hidden_dim = 100;
+  config.n_layers = 2;
+  config.n_heads = 2;
+  config.n_kv_heads = 1;
+  config.vocab_size = 80;
+  config.seq_len = 64;
+  config.shared_classifier = false;
+  ASSERT_EQ(config.head_size(), 48);
+  const tp::Checkpoint checkpoint = random_checkpoint(config, 48);
+  for (const int bits : {8, 4}) {
+    SCOPED_TRACE(bits == 8 ? "INT8" : "INT4");
+    CheckedAccel accel(std::make_shared<const fx::QuantizedModel>(fx::quantize_model(checkpoint, bits)));
+    accel.configure();
+    generate(accel, 0, random_prompt(40, config.vocab_size, 48), 8);
+    expect_bit_exact(accel);
+  }
+}
+
 // stories260K (shared classifier, 5 layers, 8 heads on 4 KV heads): 8 prompt
 // tokens and 32 decode steps.
 class AccelTopStories : public ::testing::TestWithParam<int> {};
