@@ -7,14 +7,17 @@
 //   EMBED    tp_embedding: row of each token -> X
 //   per layer l:
 //   NORM_ATT tp_rmsnorm(X, gains 2l) -> A (INT8 groups + scales)
-//   MAT_QKV  A -> tp_matrix_unit (wqkv) -> S (q | k | v per token)
+//   MAT_QKV  A -> tp_matrix_unit (wqkv) -> S (q | k | v per token), q and k
+//            through tp_rope on the way (heads within row groups; else:)
 //   ROPE     tp_rope on q and k of S, in place
-//   KV       k and v heads of S -> tp_head_quant -> tp_attention_unit appends
-//   ATT      q heads of S -> tp_head_quant -> attention jobs -> H
-//            (decode, while the layer's KV segments fit the port: the
+//   KV       per KV head: its k and v heads of S -> tp_head_quant ->
+//            tp_attention_unit appends, then its q heads -> attention jobs
+//            -> H, whose segment reads wait for the head's appends (the
+//            engine attends with one head while the next is appended).
+//            Decode, while the layer's KV segments fit the port: the
 //            segments are read ahead from NORM_ATT on, with the new token's
-//            append forwarded into them, and ATT is folded into KV: per KV
-//            head its q heads, then its k and v head)
+//            append forwarded into them, and per KV head its q heads come
+//            before its k and v head
 //   QUANT_H  tp_act_quant(H) -> A
 //   MAT_WO   A -> wo -> tp_residual_add with X -> X
 //   NORM_FFN tp_rmsnorm(X, gains 2l+1) -> A
@@ -296,7 +299,7 @@ module tp_token_pipeline #(
 
   // ================================================= operation state ===
   typedef enum logic [3:0] {
-    UopEmbed, UopNormAtt, UopMatQkv, UopRope, UopKv, UopAtt, UopQuantH, UopMatWo,
+    UopEmbed, UopNormAtt, UopMatQkv, UopRope, UopKv, UopQuantH, UopMatWo,
     UopNormFfn, UopMatW13, UopQuantG, UopMatW2, UopNormFin, UopMatCls, UopLoad, UopIdle
   } uop_e;
 
@@ -330,8 +333,7 @@ module tp_token_pipeline #(
       UopNormAtt: uop_next = UopMatQkv;
       UopMatQkv:  uop_next = rope_fold ? UopKv : UopRope;
       UopRope:    uop_next = UopKv;
-      UopKv:      uop_next = pf_ok_q ? UopMatWo : UopAtt;   // decode read-ahead: ATT folded into KV
-      UopAtt:     uop_next = stream_q ? UopMatWo : UopQuantH;
+      UopKv:      uop_next = stream_q ? UopMatWo : UopQuantH;
       UopQuantH:  uop_next = UopMatWo;
       UopMatWo:   uop_next = UopNormFfn;
       UopNormFfn: uop_next = UopMatW13;
@@ -748,19 +750,16 @@ module tp_token_pipeline #(
   assign rd_start   = uop_done && uop_next != UopEmbed && uop_next != UopLoad && uop_next != UopIdle;
   assign rd_t_first = uop_next == UopNormFin ? last_tok : '0;
 
-  logic is_rope, is_kv, is_att;
-  logic att_live;   // queries go to the attention engine, its outputs come back
+  logic is_rope, is_kv;
   logic           rs_re;      // residual read of X (MAT_WO, MAT_W2)
   logic [XAW-1:0] rs_raddr;
   logic [5:0] gain_vec;   // gain vector of the NORM micro-op
   assign is_rope = uop_q == UopRope;
   assign is_kv   = uop_q == UopKv;
-  assign is_att  = uop_q == UopAtt;
-  assign att_live = is_att || (is_kv && pf_ok_q);
 
   always_comb begin
     if (is_rope)              rd_seg_len = rd_kind_q ? 8'(kv_w) : 8'(dim_w);
-    else if (is_kv || is_att) rd_seg_len = 8'(hs_w);
+    else if (is_kv)           rd_seg_len = 8'(hs_w);
     else                      rd_seg_len = vec_words;
   end
 
@@ -774,7 +773,7 @@ module tp_token_pipeline #(
         rd_addr = (RAW'(rd_t_q) << SShift) + RAW'(rd_w_q);
         if (is_rope && rd_kind_q) rd_addr = rd_addr + RAW'(dim_w);
         if (is_kv && !rd_qph_q) rd_addr = rd_addr + RAW'(dim_w) + RAW'(rd_kvoff_q) + (rd_kind_q ? RAW'(kv_w) : '0);
-        if (is_att || rd_qph_q) rd_addr = rd_addr + RAW'(rd_goff_q) + RAW'(rd_hoff_q);
+        if (rd_qph_q) rd_addr = rd_addr + RAW'(rd_goff_q) + RAW'(rd_hoff_q);
       end
     endcase
   end
@@ -785,10 +784,8 @@ module tp_token_pipeline #(
                         (rd_t_q == last_tok || rd_chunk_q == chunk - 1'b1);
   always_comb begin
     if (is_rope)     rd_stream_end = rd_t_q == last_tok && rd_kind_q;
-    else if (is_kv)  rd_stream_end = rd_t_q == last_tok && rd_kind_q && !rd_qph_q &&
-                                     rd_kvh_q == 5'(cfg_n_kv_heads_i - 1'b1);
-    else if (is_att) rd_stream_end = rd_kvh_q == 5'(cfg_n_kv_heads_i - 1'b1) &&
-                                     rd_t_q == last_tok && rd_hh_q == kv_mul - 1'b1;
+    else if (is_kv)  rd_stream_end = rd_kvh_q == 5'(cfg_n_kv_heads_i - 1'b1) && rd_t_q == last_tok &&
+                                     (pf_ok_q ? rd_kind_q && !rd_qph_q : rd_qph_q && rd_hh_q == kv_mul - 1'b1);
     else if (uop_q == UopMatCls) rd_stream_end = 1'b1;
     else             rd_stream_end = rd_t_q == last_tok;
     rd_stream_end = rd_stream_end && rd_seg_end;
@@ -802,7 +799,7 @@ module tp_token_pipeline #(
     rd_tag[TagFinal]  = rd_stream_end;
     rd_tag[TagJobLast] = att_job_last;
     rd_tag[TagKind]     = rd_kind_q;
-    rd_tag[TagQ]        = is_att || rd_qph_q;
+    rd_tag[TagQ]        = rd_qph_q;
     rd_tag[TagT +: TokW]        = rd_t_q;
     rd_tag[TagHead +: 7]     = (is_kv && !rd_qph_q) ? {2'b00, rd_kvh_q} : 7'(rd_goff_q) + rd_hoff_q;
     rd_tag[TagWord +: 3]        = rd_w_q[2:0];
@@ -855,18 +852,18 @@ module tp_token_pipeline #(
               rd_goff_q  <= rd_goff_q + grp_w;
               rd_kvoff_q <= rd_kvoff_q + 7'(hs_w);
             end
-          end else if (is_kv) begin
+          end else if (is_kv && !rd_qph_q) begin
+            // Per KV head: k and v of every token, then its queries.
             rd_kind_q <= !rd_kind_q;
             if (rd_kind_q) begin
-              rd_kvh_q   <= rd_kvh_q + 1'b1;
-              rd_kvoff_q <= rd_kvoff_q + 7'(hs_w);
-              if (rd_kvh_q == 5'(cfg_n_kv_heads_i - 1'b1)) begin
-                rd_kvh_q   <= '0;
-                rd_kvoff_q <= '0;
-                rd_t_q     <= rd_t_q + 1'b1;
+              rd_t_q <= rd_t_q + 1'b1;
+              if (rd_t_q == last_tok) begin
+                rd_t_q   <= '0;
+                rd_qph_q <= 1'b1;
               end
             end
-          end else if (is_att) begin
+          end else if (is_kv) begin
+            // Queries: per token its kv_mul heads; jobs of `chunk` tokens.
             rd_hh_q   <= rd_hh_q + 1'b1;
             rd_hoff_q <= rd_hoff_q + 7'(hs_w);
             if (rd_hh_q == kv_mul - 1'b1) begin
@@ -875,9 +872,11 @@ module tp_token_pipeline #(
               rd_t_q     <= rd_t_q + 1'b1;
               rd_chunk_q <= att_job_last ? '0 : rd_chunk_q + 1'b1;
               if (rd_t_q == last_tok) begin
-                rd_t_q    <= '0;
-                rd_kvh_q  <= rd_kvh_q + 1'b1;
-                rd_goff_q <= rd_goff_q + grp_w;
+                rd_t_q     <= '0;
+                rd_qph_q   <= 1'b0;
+                rd_kvh_q   <= rd_kvh_q + 1'b1;
+                rd_goff_q  <= rd_goff_q + grp_w;
+                rd_kvoff_q <= rd_kvoff_q + 7'(hs_w);
               end
             end
           end else begin
@@ -1017,7 +1016,7 @@ module tp_token_pipeline #(
   // QUANT_H / QUANT_G read H or S; at T = 1 the attention outputs (head
   // order) and the SiLU outputs (element order) enter directly instead, which
   // saves the buffer round trip.
-  assign aq_from_att  = att_live && stream_q;
+  assign aq_from_att  = is_kv && stream_q;
   assign aq_from_silu = is_gate && stream_q;
   always_comb begin
     aq_in_valid = (uop_q == UopQuantH || uop_q == UopQuantG) && fo_valid;
@@ -1123,7 +1122,7 @@ module tp_token_pipeline #(
   logic [15:0]   hq_scale_code;
   logic [TagW-1:0]          hq_tag;
   logic          is_head;
-  assign is_head = is_kv || is_att;
+  assign is_head = is_kv;
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni || uop_start_q) begin
@@ -1158,7 +1157,8 @@ module tp_token_pipeline #(
   logic [511:0]  kv_k_row_q;
   logic [15:0]   kv_k_code_q;
   logic          kv_k_held_q;
-  logic [15:0]   kv_sent_q;       // append commands of this micro-op
+  logic [TokW:0] kv_head_sent_q;  // appends of the KV head being appended
+  logic [4:0]    kv_heads_sent_q; // KV heads whose appends the port has all taken
   logic [PosW-1:0] kv_pos;
 
   // KV: hold the k head; its v head completes the append command. While
@@ -1166,16 +1166,16 @@ module tp_token_pipeline #(
   // fwd one last) are in the port: the memory may take the reads slower than
   // the appends come, and a fwd read must precede its append.
   logic kv_head_read;   // (assigned with the segment reads below)
+  logic ar_start;       // the segment reads start (below)
   assign kv_pos       = PosW'(pos0_q + 16'(hq_tag[TagT +: TokW]));
   assign au_wr_valid  = is_kv && hq_out_valid && !hq_tag[TagQ] && hq_tag[TagKind] && kv_k_held_q && kv_head_read;
   assign hq_out_ready = hq_tag[TagQ] ? au_q_ready
                                      : (hq_tag[TagKind] ? au_wr_valid && au_wr_ready : !kv_k_held_q);
-  assign au_q_valid   = att_live && hq_out_valid && hq_tag[TagQ];
+  assign au_q_valid   = is_kv && hq_out_valid && hq_tag[TagQ];
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni || uop_start_q) begin
       kv_k_held_q <= 1'b0;
-      kv_sent_q   <= '0;
     end else begin
       if (is_kv && hq_out_valid && !hq_tag[TagQ] && !hq_tag[TagKind] && !kv_k_held_q) begin
         kv_k_row_q  <= hq_out_q;
@@ -1183,31 +1183,32 @@ module tp_token_pipeline #(
         kv_k_held_q <= 1'b1;
       end
       if (au_wr_valid && au_wr_ready) kv_k_held_q <= 1'b0;
-      if (au_wr_valid && au_wr_ready) kv_sent_q <= kv_sent_q + 1'b1;
     end
   end
 
-  logic kv_done;
-  logic [15:0] kv_appends;   // T x n_kv_heads
-  always_comb begin
-    kv_appends = '0;
-    for (int b = 0; b <= TokW; b++) begin
-      if (ntok_q[b]) kv_appends = kv_appends + (cfg_n_kv_heads_i << b);
+  // Appends counted per KV head (from the edge the segment reads start:
+  // their issue waits on these counts).
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni || ar_start) begin
+      kv_head_sent_q  <= '0;
+      kv_heads_sent_q <= '0;
+    end else if (au_wr_valid && au_wr_ready) begin
+      kv_head_sent_q <= kv_head_sent_q + 1'b1;
+      if (kv_head_sent_q + 1'b1 == ntok_q) begin
+        kv_head_sent_q  <= '0;
+        kv_heads_sent_q <= kv_heads_sent_q + 1'b1;
+      end
     end
   end
-  // Done when the port has taken every append: it starts a read only after
-  // the writes taken before it are complete, so attention may follow at once
-  // (the responses are checked for errors as they come).
-  assign kv_done = is_kv && au_wr_valid && au_wr_ready && kv_sent_q + 1'b1 == kv_appends;
 
-  // ATT: segment reads, one job per (KV head, chunk of tokens). Decode reads
+  // Attention: segment reads, one job per (KV head, chunk of tokens). Decode reads
   // the layer's segments ahead, from the start of NORM_ATT, while q, k and v
   // are computed: each job's last segment (the page of the new position) is
   // read with fwd, and the KV port patches the token's append into it
   // (tp_kv_port, "Forwarding"), so attention starts as soon as its queries
   // are quantized. Only while the port can hold every segment of the layer
-  // (its read command FIFO and data FIFO: tp_kv_port defaults); beyond
-  // that, reads start with ATT, after the appends.
+  // (its read command FIFO and data FIFO: tp_kv_port defaults); otherwise
+  // reads start with KV, each KV head's after its appends.
   localparam int unsigned PrefetchCmds  = 64;
   localparam int unsigned PrefetchBeats = 512;
   localparam int unsigned PfCmdW = LPageW + 6;
@@ -1230,8 +1231,7 @@ module tp_token_pipeline #(
     pf_ok_q <= stream_q && 32'(pf_cmds) <= PrefetchCmds && 32'(pf_beats) <= PrefetchBeats;
   end
 
-  logic            ar_start;
-  assign ar_start = uop_done && (pf_ok_q ? uop_next == UopNormAtt : uop_next == UopAtt);
+  assign ar_start = uop_done && uop_next == (pf_ok_q ? UopNormAtt : UopKv);
 
   logic            ar_active_q;
   logic [4:0]      ar_kvh_q;
@@ -1252,7 +1252,9 @@ module tp_token_pipeline #(
   assign ar_last_pos  = pos0_q + 16'(ar_t1);
   assign ar_last_page = ar_last_pos[$clog2(PageSize) +: LPageW];
   assign ar_job_end   = ar_page_q[LPageW-1:0] == ar_last_page;
-  assign au_rd_valid  = ar_active_q;
+  // Without read-ahead a KV head's segments are read after its appends:
+  // the port starts a read only once the writes taken before it are done.
+  assign au_rd_valid  = ar_active_q && (ar_fwd_q || ar_kvh_q < kv_heads_sent_q);
   assign kv_head_read = !ar_active_q || !ar_fwd_q || 5'(hq_tag[TagHead +: 5]) < ar_kvh_q;
 
   always_ff @(posedge clk_i) begin
@@ -1315,12 +1317,14 @@ module tp_token_pipeline #(
   end
   assign o_slot       = slot_q[o_par_q][au_out_slot];
   assign au_out_ready = !aq_from_att || aq_in_ready;
-  assign h_we    = att_live && au_out_valid && au_out_ready;
+  assign h_we    = is_kv && au_out_valid && au_out_ready;
   assign h_waddr = XAW'((RAW'(o_slot[TokW+6:7]) << XShift) + RAW'(o_slot[6:0]) + RAW'(o_beat_q));
   assign h_wdata = au_out_data;
 
+  // KV ends with the last job's output: every append precedes its head's
+  // segment reads, and the last head's reads are out.
   logic att_done;
-  assign att_done = is_att && !ar_active_q && !uop_start_q && jobs_done_q == jobs_issued_q;
+  assign att_done = is_kv && !ar_active_q && !uop_start_q && jobs_done_q == jobs_issued_q;
 
   /* verilator lint_off PINCONNECTEMPTY */
   tp_attention_unit #(.AddrWidth(AddrWidth), .NumPages(NumPages), .MaxSlots(16), .MaxSeqLen(MaxSeqLen)) u_attention (
@@ -1725,8 +1729,7 @@ module tp_token_pipeline #(
       UopEmbed: uop_done = embed_done;
       UopNormAtt, UopNormFfn, UopNormFin, UopQuantH, UopQuantG: uop_done = a_writer_done;
       UopRope:  uop_done = rope_done;
-      UopKv:    uop_done = pf_ok_q ? a_writer_done : kv_done;
-      UopAtt:   uop_done = stream_q ? a_writer_done : att_done;
+      UopKv:    uop_done = stream_q ? a_writer_done : att_done;
       UopMatW13: uop_done = stream_q ? a_writer_done : mat_done;
       UopMatQkv, UopMatWo, UopMatW2, UopMatCls: uop_done = mat_done;
       default:  uop_done = 1'b0;
