@@ -21,8 +21,8 @@
 //   QUANT_H  tp_act_quant(H) -> A
 //   MAT_WO   A -> wo -> tp_residual_add with X -> X
 //   NORM_FFN tp_rmsnorm(X, gains 2l+1) -> A
-//   MAT_W13  A -> w13 -> tp_silu(gate, up) -> S
-//   QUANT_G  tp_act_quant(S) -> A
+//   MAT_W13  A -> w13 -> tp_silu(gate, up) -> S, and each group of 32 as it
+//            completes -> tp_act_quant -> A
 //   MAT_W2   A -> w2 -> tp_residual_add with X -> X
 //   NORM_FIN tp_rmsnorm(X of the last token, gains 2L) -> A   (logits only)
 //   MAT_CLS  A -> classifier -> tp_argmax                     (logits only)
@@ -300,7 +300,7 @@ module tp_token_pipeline #(
   // ================================================= operation state ===
   typedef enum logic [3:0] {
     UopEmbed, UopNormAtt, UopMatQkv, UopRope, UopKv, UopQuantH, UopMatWo,
-    UopNormFfn, UopMatW13, UopQuantG, UopMatW2, UopNormFin, UopMatCls, UopLoad, UopIdle
+    UopNormFfn, UopMatW13, UopMatW2, UopNormFin, UopMatCls, UopLoad, UopIdle
   } uop_e;
 
   uop_e                uop_q;
@@ -337,8 +337,7 @@ module tp_token_pipeline #(
       UopQuantH:  uop_next = UopMatWo;
       UopMatWo:   uop_next = UopNormFfn;
       UopNormFfn: uop_next = UopMatW13;
-      UopMatW13:  uop_next = stream_q ? UopMatW2 : UopQuantG;
-      UopQuantG:  uop_next = UopMatW2;
+      UopMatW13:  uop_next = UopMatW2;
       UopMatW2:   uop_next = !last_layer ? UopNormAtt : (logits_q ? UopNormFin : UopIdle);
       UopNormFin: uop_next = UopMatCls;
       UopMatCls:  uop_next = UopIdle;
@@ -402,6 +401,8 @@ module tp_token_pipeline #(
   logic [255:0]   x_wdata, x_rdata, s_wdata, s_rdata, h_wdata, h_rdata, a_wdata, a_rdata;
   logic [26:0]    as_wdata, as_rdata;
   logic [511:0]   g_wdata, g_rdata;
+  logic           gq_issue;       // MAT_W13's group feeder reads S (below)
+  logic [SAW-1:0] gq_raddr;
 
   tp_ram #(.Width(256), .Depth(XDepth)) u_x (
     .clk_i, .we_i(x_we), .wr_addr_i(x_waddr), .wr_data_i(x_wdata),
@@ -734,11 +735,10 @@ module tp_token_pipeline #(
       UopNormAtt, UopNormFfn, UopNormFin: rd_src = SrcX;
       UopQuantH: rd_src = SrcH;
       UopMatQkv, UopMatWo, UopMatW13, UopMatW2, UopMatCls: rd_src = SrcA;
-      default:   rd_src = SrcS;   // RoPE, KV, ATT, QUANT_G
+      default:   rd_src = SrcS;   // RoPE, KV
     endcase
     unique case (uop_q)
       UopNormAtt, UopNormFfn, UopNormFin, UopQuantH: vec_words = 8'(dim_w);
-      UopQuantG: vec_words = hid_w;
       UopMatW2:  vec_words = 8'(hid_groups);
       default:   vec_words = 8'(dim_groups);   // the other matrices take dim columns
     endcase
@@ -888,11 +888,11 @@ module tp_token_pipeline #(
   end
 
   assign x_re    = (rd_issue && rd_src == SrcX) || rs_re;
-  assign s_re    = rd_issue && rd_src == SrcS;
+  assign s_re    = (rd_issue && rd_src == SrcS) || gq_issue;   // MAT_W13 reads A, never S
   assign h_re    = rd_issue && rd_src == SrcH;
   assign a_re    = rd_issue && rd_src == SrcA;
   assign g_re    = rd_issue && rd_src == SrcX;
-  assign s_raddr = rd_addr[SAW-1:0];
+  assign s_raddr = gq_issue ? gq_raddr : rd_addr[SAW-1:0];
   assign h_raddr = rd_addr[XAW-1:0];
   assign a_raddr = rd_addr[AAW-1:0];
   assign g_raddr = GAW'((32'(gain_vec) << GainShift) + 32'(rd_w_q[7:2]));
@@ -1006,20 +1006,24 @@ module tp_token_pipeline #(
   logic [10:0]  aq_scale_m;
   logic [15:0]  aq_scale_e;
   logic         is_quant;      // tp_act_quant feeds the A writer
-  logic         aq_from_att, aq_from_silu;
+  logic         gq_word_valid, gq_word_last;   // the group feeder's words (below)
+  logic [255:0] gq_word;
+  logic         aq_from_att, aq_from_silu, aq_from_groups;
   logic [255:0] aq_in_z;
   logic         aq_in_last;
   /* verilator lint_off UNUSEDSIGNAL */
   logic         aq_factor_ready;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign is_quant    = uop_q == UopQuantH || uop_q == UopQuantG || aq_from_att || aq_from_silu;
-  // QUANT_H / QUANT_G read H or S; at T = 1 the attention outputs (head
-  // order) and the SiLU outputs (element order) enter directly instead, which
-  // saves the buffer round trip.
+  assign is_quant    = uop_q == UopQuantH || aq_from_att || is_gate;
+  // QUANT_H reads H; at T = 1 the attention outputs (head order) and the
+  // SiLU outputs (element order) enter directly instead, which saves the
+  // buffer round trip. A prefill block's SiLU outputs come per row group,
+  // its tokens taking turns: their groups enter as they complete (below).
   assign aq_from_att  = is_kv && stream_q;
   assign aq_from_silu = is_gate && stream_q;
+  assign aq_from_groups = is_gate && !stream_q;
   always_comb begin
-    aq_in_valid = (uop_q == UopQuantH || uop_q == UopQuantG) && fo_valid;
+    aq_in_valid = uop_q == UopQuantH && fo_valid;
     aq_in_z     = fo_data;
     aq_in_last  = fo_tag[TagLast];
     if (aq_from_att) begin
@@ -1030,6 +1034,10 @@ module tp_token_pipeline #(
       aq_in_valid = sg_out_valid;
       aq_in_z     = sg_out_data;
       aq_in_last  = sg_sent_last_q && sg_out_cnt_q + 1'b1 == sg_in_cnt_q;
+    end else if (aq_from_groups) begin
+      aq_in_valid = gq_word_valid;
+      aq_in_z     = gq_word;
+      aq_in_last  = gq_word_last;
     end
   end
 
@@ -1044,6 +1052,8 @@ module tp_token_pipeline #(
     .scale_mantissa_o(aq_scale_m), .scale_exponent_o(aq_scale_e), .scale_last_o(aq_scale_last));
 
   // A writer: 4 value beats make a group word; scales follow on their own.
+  // Vectors come token by token, or, from MAT_W13's group feeder, group by
+  // group with the block's tokens taking turns (one group a vector).
   logic           aw_val_valid, aw_val_last, aw_scale_valid, aw_scale_last;
   logic [63:0]    aw_val;
   logic [26:0]    aw_scale;
@@ -1075,20 +1085,38 @@ module tp_token_pipeline #(
         aw_sub_q  <= aw_sub_q + 1'b1;
         aw_pack_q <= {aw_val, aw_pack_q[191:64]};
         if (aw_sub_q == 2'd3) begin
-          aw_g_q <= aw_g_q + 1'b1;
-          if (aw_val_last) begin
-            aw_g_q       <= '0;
-            aw_t_q       <= aw_t_q + 1'b1;
-            aw_vectors_q <= aw_vectors_q + 1'b1;
+          if (aq_from_groups) begin
+            aw_t_q <= aw_t_q + 1'b1;
+            if (aw_t_q == last_tok) begin
+              aw_t_q <= '0;
+              aw_g_q <= aw_g_q + 1'b1;
+            end
+            if (aw_g_q == hid_groups - 1'b1) aw_vectors_q <= aw_vectors_q + 1'b1;
+          end else begin
+            aw_g_q <= aw_g_q + 1'b1;
+            if (aw_val_last) begin
+              aw_g_q       <= '0;
+              aw_t_q       <= aw_t_q + 1'b1;
+              aw_vectors_q <= aw_vectors_q + 1'b1;
+            end
           end
         end
       end
       if (aw_scale_valid) begin
-        as_g_q <= as_g_q + 1'b1;
-        if (aw_scale_last) begin
-          as_g_q       <= '0;
-          as_t_q       <= as_t_q + 1'b1;
-          as_vectors_q <= as_vectors_q + 1'b1;
+        if (aq_from_groups) begin
+          as_t_q <= as_t_q + 1'b1;
+          if (as_t_q == last_tok) begin
+            as_t_q <= '0;
+            as_g_q <= as_g_q + 1'b1;
+          end
+          if (as_g_q == hid_groups - 1'b1) as_vectors_q <= as_vectors_q + 1'b1;
+        end else begin
+          as_g_q <= as_g_q + 1'b1;
+          if (aw_scale_last) begin
+            as_g_q       <= '0;
+            as_t_q       <= as_t_q + 1'b1;
+            as_vectors_q <= as_vectors_q + 1'b1;
+          end
         end
       end
     end
@@ -1407,9 +1435,9 @@ module tp_token_pipeline #(
   // Output routing. Beats come per row group g, per token t (t fastest);
   // a beat is 4 words of 8 lanes (word g*4 + k of the vector).
   logic [1:0]      mo_k_q;
-  logic [5:0]      mo_g_q;        // row group (of 32 rows)
+  logic [9:0]      mo_g_q;        // row group (of 32 rows; the classifier's up to MaxVocab / 32)
   logic [255:0]    mo_word;
-  logic [7:0]      mo_word_idx;   // g*4 + k
+  logic [11:0]     mo_word_idx;   // g*4 + k
   logic            mo_beat_done;  // the beat leaves at this edge
   logic            is_resid, is_qkv, is_gate, is_cls;
   logic            mo_qk_word;    // MAT_QKV: the word is part of q or k
@@ -1615,7 +1643,7 @@ module tp_token_pipeline #(
   end
 
   logic            sg_half_q;
-  logic [5:0]      sg_g_q;
+  logic [6:0]      sg_g_q;         // row group (16 gated values) of the token
   logic [TokW-1:0] sg_t_q;
   logic            sg_sent_last_q;   // the command's last half entered tp_silu
   logic [15:0]     sg_in_cnt_q, sg_out_cnt_q;
@@ -1653,9 +1681,51 @@ module tp_token_pipeline #(
     end
   end
 
-  assign sg_out_ready = !aq_from_silu || aq_in_ready;
-  logic gate_done;
-  assign gate_done = is_gate && sg_sent_last_q && sg_out_valid && sg_out_cnt_q + 1'b1 == sg_in_cnt_q;
+  assign sg_out_ready = aq_from_silu ? aq_in_ready : !aq_from_groups || gq_in_ready;
+  // Prefill: the groups of the gated vector go to tp_act_quant as they
+  // complete. A row group's SiLU outputs are 2 words of one token, so a group
+  // (32 values, 4 words) completes with the second of its row groups (or the
+  // vector's last word), the block's other tokens in between. Every word goes
+  // into S; the word that completes a group queues (token, group), and the
+  // feeder reads the group back from S (its read port is free: MAT_W13
+  // reads A) into tp_act_quant, one group a vector.
+  logic [7:0]      sg_word;        // word of the gated vector leaving tp_silu
+  logic            gq_push, gq_in_ready, gq_valid, gq_group_end, gq_pend_q, gq_last_q;
+  logic [TokW-1:0] gq_t;
+  logic [5:0]      gq_g;
+  logic [1:0]      gq_w_q;
+  logic [2:0]      gq_words;
+  assign sg_word  = {sg_g_q, sg_half_q};
+  assign gq_push  = aq_from_groups && sg_out_valid && sg_out_ready &&
+                    (sg_word[1:0] == 2'd3 || sg_word == hid_w - 1'b1);
+  /* verilator lint_off PINCONNECTEMPTY */
+  tp_fifo #(.Width(TokW + 6), .Depth(4)) u_gq_groups (
+    .clk_i, .rst_ni,
+    .in_valid_i(gq_push), .in_ready_o(gq_in_ready), .in_data_i({sg_t_q, sg_word[7:2]}),
+    .out_valid_o(gq_valid), .out_ready_i(gq_issue && gq_group_end), .out_data_o({gq_t, gq_g}),
+    .count_o());
+  /* verilator lint_on PINCONNECTEMPTY */
+  assign gq_group_end = gq_w_q == 2'd3 || {gq_g, gq_w_q} == hid_w - 1'b1;
+  assign gq_issue     = gq_valid && 32'(gq_words) + 32'(gq_pend_q) < 32'd4;
+  assign gq_raddr     = SAW'((RAW'(gq_t) << SShift) + RAW'({gq_g, gq_w_q}));
+  always_ff @(posedge clk_i) begin
+    if (!rst_ni || uop_start_q) begin
+      gq_w_q    <= '0;
+      gq_pend_q <= 1'b0;
+    end else begin
+      gq_pend_q <= gq_issue;
+      gq_last_q <= gq_group_end;
+      if (gq_issue) gq_w_q <= gq_group_end ? '0 : gq_w_q + 1'b1;
+    end
+  end
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic gq_words_ready;   // credits: the feeder reads only into free entries
+  /* verilator lint_on UNUSEDSIGNAL */
+  tp_fifo #(.Width(257), .Depth(4)) u_gq_words (
+    .clk_i, .rst_ni,
+    .in_valid_i(gq_pend_q), .in_ready_o(gq_words_ready), .in_data_i({s_rdata, gq_last_q}),
+    .out_valid_o(gq_word_valid), .out_ready_i(aq_from_groups && aq_in_ready),
+    .out_data_o({gq_word, gq_word_last}), .count_o(gq_words));
 
   // Logits: the classifier's beats straight into tp_argmax.
   localparam int unsigned VocabW = $clog2(MaxVocab);
@@ -1677,7 +1747,7 @@ module tp_token_pipeline #(
   end
 
   logic mat_done;
-  assign mat_done = qkv_done || resid_done || gate_done ||
+  assign mat_done = qkv_done || resid_done ||
                     (is_cls && am_out_valid);
 
   // ================================================= buffer write ports ===
@@ -1716,7 +1786,7 @@ module tp_token_pipeline #(
   always_comb begin
     fo_ready = 1'b0;
     if (is_norm)       fo_ready = rn_in_ready;
-    else if (uop_q == UopQuantH || uop_q == UopQuantG) fo_ready = aq_in_ready;
+    else if (uop_q == UopQuantH) fo_ready = aq_in_ready;
     else if (is_rope)  fo_ready = rp_in_ready;
     else if (is_head)  fo_ready = !hd_valid_q;
     else if (is_mat)   fo_ready = mu_act_ready;
@@ -1727,10 +1797,10 @@ module tp_token_pipeline #(
     unique case (uop_q)
       UopLoad:  uop_done = load_done;
       UopEmbed: uop_done = embed_done;
-      UopNormAtt, UopNormFfn, UopNormFin, UopQuantH, UopQuantG: uop_done = a_writer_done;
+      UopNormAtt, UopNormFfn, UopNormFin, UopQuantH: uop_done = a_writer_done;
       UopRope:  uop_done = rope_done;
       UopKv:    uop_done = stream_q ? a_writer_done : att_done;
-      UopMatW13: uop_done = stream_q ? a_writer_done : mat_done;
+      UopMatW13: uop_done = a_writer_done;
       UopMatQkv, UopMatWo, UopMatW2, UopMatCls: uop_done = mat_done;
       default:  uop_done = 1'b0;
     endcase
@@ -1772,7 +1842,7 @@ module tp_token_pipeline #(
       tap_stage_o = 2'd3;
       tap_layer_o = 8'(n_layers);
       tap_token_o = last_tok;
-      tap_index_o = {5'd0, mo_g_q, 5'd0};
+      tap_index_o = {1'b0, mo_g_q, 5'd0};
       tap_count_o = mu_out_rows;
       tap_data_o  = mu_out_data;
     end

@@ -603,6 +603,27 @@ TEST(AccelTop, HeadsAcrossRowGroupsRotateInPrefillAndDecode) {
   }
 }
 
+// Sizes past the old counter widths: a gated vector of 1,100 values (138
+// words of S, 35 quantizer groups, the last one partial; the prefill groups
+// enter tp_act_quant as they complete) and 2,100 logits (66 row groups of
+// the classifier, each tapped at its index).
+TEST(AccelTop, WideHiddenAndVocabularyStayExact) {
+  tp::ModelConfig config;
+  config.dim = 64;
+  config.hidden_dim = 1100;
+  config.n_layers = 1;
+  config.n_heads = 4;
+  config.n_kv_heads = 4;
+  config.vocab_size = 2100;
+  config.seq_len = 64;
+  config.shared_classifier = false;
+  const tp::Checkpoint checkpoint = random_checkpoint(config, 1100);
+  CheckedAccel accel(std::make_shared<const fx::QuantizedModel>(fx::quantize_model(checkpoint, 8)));
+  accel.configure();
+  generate(accel, 0, random_prompt(20, config.vocab_size, 1100), 2);
+  expect_bit_exact(accel);
+}
+
 // stories260K (shared classifier, 5 layers, 8 heads on 4 KV heads): 8 prompt
 // tokens and 32 decode steps.
 class AccelTopStories : public ::testing::TestWithParam<int> {};
