@@ -18,7 +18,7 @@
 //            segments are read ahead from NORM_ATT on, with the new token's
 //            append forwarded into them, and per KV head its q heads come
 //            before its k and v head
-//   QUANT_H  tp_act_quant(H) -> A
+//            -> tp_act_quant -> A (a prefill token as its last head is out)
 //   MAT_WO   A -> wo -> tp_residual_add with X -> X
 //   NORM_FFN tp_rmsnorm(X, gains 2l+1) -> A
 //   MAT_W13  A -> w13 -> tp_silu(gate, up) -> S, and each group of 32 as it
@@ -299,7 +299,7 @@ module tp_token_pipeline #(
 
   // ================================================= operation state ===
   typedef enum logic [3:0] {
-    UopEmbed, UopNormAtt, UopMatQkv, UopRope, UopKv, UopQuantH, UopMatWo,
+    UopEmbed, UopNormAtt, UopMatQkv, UopRope, UopKv, UopMatWo,
     UopNormFfn, UopMatW13, UopMatW2, UopNormFin, UopMatCls, UopLoad, UopIdle
   } uop_e;
 
@@ -333,8 +333,7 @@ module tp_token_pipeline #(
       UopNormAtt: uop_next = UopMatQkv;
       UopMatQkv:  uop_next = rope_fold ? UopKv : UopRope;
       UopRope:    uop_next = UopKv;
-      UopKv:      uop_next = stream_q ? UopMatWo : UopQuantH;
-      UopQuantH:  uop_next = UopMatWo;
+      UopKv:      uop_next = UopMatWo;
       UopMatWo:   uop_next = UopNormFfn;
       UopNormFfn: uop_next = UopMatW13;
       UopMatW13:  uop_next = UopMatW2;
@@ -401,7 +400,7 @@ module tp_token_pipeline #(
   logic [255:0]   x_wdata, x_rdata, s_wdata, s_rdata, h_wdata, h_rdata, a_wdata, a_rdata;
   logic [26:0]    as_wdata, as_rdata;
   logic [511:0]   g_wdata, g_rdata;
-  logic           gq_issue;       // MAT_W13's group feeder reads S (below)
+  logic           gq_issue;       // the group feeder reads S or H (below)
   logic [SAW-1:0] gq_raddr;
 
   tp_ram #(.Width(256), .Depth(XDepth)) u_x (
@@ -694,7 +693,7 @@ module tp_token_pipeline #(
   // decode with read-ahead (pf_ok_q) folds ATT into KV: per KV head its
   // query heads, then its k and v head, so the engine works on a head's
   // segments while the next heads are quantized and appended.
-  typedef enum logic [1:0] {SrcX, SrcS, SrcH, SrcA} src_e;
+  typedef enum logic [1:0] {SrcX, SrcS, SrcA} src_e;
   // Tag of a word (a flat vector: Yosys drops struct arrays): last word of
   // a segment (vector, head), last word of the stream, ATT: the head closes
   // its job, KV: 0 k / 1 v, a query head (to the attention engine), token,
@@ -733,12 +732,11 @@ module tp_token_pipeline #(
   always_comb begin
     unique case (uop_q)
       UopNormAtt, UopNormFfn, UopNormFin: rd_src = SrcX;
-      UopQuantH: rd_src = SrcH;
       UopMatQkv, UopMatWo, UopMatW13, UopMatW2, UopMatCls: rd_src = SrcA;
       default:   rd_src = SrcS;   // RoPE, KV
     endcase
     unique case (uop_q)
-      UopNormAtt, UopNormFfn, UopNormFin, UopQuantH: vec_words = 8'(dim_w);
+      UopNormAtt, UopNormFfn, UopNormFin: vec_words = 8'(dim_w);
       UopMatW2:  vec_words = 8'(hid_groups);
       default:   vec_words = 8'(dim_groups);   // the other matrices take dim columns
     endcase
@@ -767,7 +765,7 @@ module tp_token_pipeline #(
   always_comb begin
     rd_addr = '0;
     unique case (rd_src)
-      SrcX, SrcH: rd_addr = (RAW'(rd_t_q) << XShift) + RAW'(rd_w_q);
+      SrcX:       rd_addr = (RAW'(rd_t_q) << XShift) + RAW'(rd_w_q);
       SrcA:       rd_addr = (RAW'(rd_t_q) << AShift) + RAW'(rd_w_q);
       default: begin
         rd_addr = (RAW'(rd_t_q) << SShift) + RAW'(rd_w_q);
@@ -888,12 +886,12 @@ module tp_token_pipeline #(
   end
 
   assign x_re    = (rd_issue && rd_src == SrcX) || rs_re;
-  assign s_re    = (rd_issue && rd_src == SrcS) || gq_issue;   // MAT_W13 reads A, never S
-  assign h_re    = rd_issue && rd_src == SrcH;
+  assign s_re    = (rd_issue && rd_src == SrcS) || (gq_issue && is_gate);   // MAT_W13 reads A, never S
+  assign h_re    = gq_issue && is_kv;
   assign a_re    = rd_issue && rd_src == SrcA;
   assign g_re    = rd_issue && rd_src == SrcX;
-  assign s_raddr = gq_issue ? gq_raddr : rd_addr[SAW-1:0];
-  assign h_raddr = rd_addr[XAW-1:0];
+  assign s_raddr = is_gate ? gq_raddr : rd_addr[SAW-1:0];
+  assign h_raddr = gq_raddr[XAW-1:0];
   assign a_raddr = rd_addr[AAW-1:0];
   assign g_raddr = GAW'((32'(gain_vec) << GainShift) + 32'(rd_w_q[7:2]));
 
@@ -909,7 +907,6 @@ module tp_token_pipeline #(
   always_comb begin
     unique case (rd_src)
       SrcX:    rd_word = x_rdata;
-      SrcH:    rd_word = h_rdata;
       SrcA:    rd_word = a_rdata;
       default: rd_word = s_rdata;
     endcase
@@ -1007,25 +1004,29 @@ module tp_token_pipeline #(
   logic [15:0]  aq_scale_e;
   logic         is_quant;      // tp_act_quant feeds the A writer
   logic         gq_word_valid, gq_word_last;   // the group feeder's words (below)
+  logic         gq_in_ready;                   // its queue has room
   logic [255:0] gq_word;
   logic         aq_from_att, aq_from_silu, aq_from_groups;
+  logic         a_group_major;   // the A writer takes groups with the tokens taking turns
   logic [255:0] aq_in_z;
   logic         aq_in_last;
   /* verilator lint_off UNUSEDSIGNAL */
   logic         aq_factor_ready;
   /* verilator lint_on UNUSEDSIGNAL */
-  assign is_quant    = uop_q == UopQuantH || aq_from_att || is_gate;
-  // QUANT_H reads H; at T = 1 the attention outputs (head order) and the
-  // SiLU outputs (element order) enter directly instead, which saves the
-  // buffer round trip. A prefill block's SiLU outputs come per row group,
-  // its tokens taking turns: their groups enter as they complete (below).
+  assign is_quant    = is_kv || is_gate;
+  // At T = 1 the attention outputs (head order) and the SiLU outputs
+  // (element order) enter directly. A prefill block's come out of order
+  // (attention per KV head, SiLU per row group, its tokens taking turns):
+  // the group feeder (below) reads each token's vector back from H, or
+  // each group of the gated vector from S, as it completes.
   assign aq_from_att  = is_kv && stream_q;
   assign aq_from_silu = is_gate && stream_q;
-  assign aq_from_groups = is_gate && !stream_q;
+  assign aq_from_groups = is_quant && !stream_q;
+  assign a_group_major  = is_gate && !stream_q;
   always_comb begin
-    aq_in_valid = uop_q == UopQuantH && fo_valid;
-    aq_in_z     = fo_data;
-    aq_in_last  = fo_tag[TagLast];
+    aq_in_valid = 1'b0;
+    aq_in_z     = gq_word;
+    aq_in_last  = gq_word_last;
     if (aq_from_att) begin
       aq_in_valid = au_out_valid;
       aq_in_z     = au_out_data;
@@ -1036,8 +1037,6 @@ module tp_token_pipeline #(
       aq_in_last  = sg_sent_last_q && sg_out_cnt_q + 1'b1 == sg_in_cnt_q;
     end else if (aq_from_groups) begin
       aq_in_valid = gq_word_valid;
-      aq_in_z     = gq_word;
-      aq_in_last  = gq_word_last;
     end
   end
 
@@ -1085,7 +1084,7 @@ module tp_token_pipeline #(
         aw_sub_q  <= aw_sub_q + 1'b1;
         aw_pack_q <= {aw_val, aw_pack_q[191:64]};
         if (aw_sub_q == 2'd3) begin
-          if (aq_from_groups) begin
+          if (a_group_major) begin
             aw_t_q <= aw_t_q + 1'b1;
             if (aw_t_q == last_tok) begin
               aw_t_q <= '0;
@@ -1103,7 +1102,7 @@ module tp_token_pipeline #(
         end
       end
       if (aw_scale_valid) begin
-        if (aq_from_groups) begin
+        if (a_group_major) begin
           as_t_q <= as_t_q + 1'b1;
           if (as_t_q == last_tok) begin
             as_t_q <= '0;
@@ -1344,15 +1343,11 @@ module tp_token_pipeline #(
     end
   end
   assign o_slot       = slot_q[o_par_q][au_out_slot];
-  assign au_out_ready = !aq_from_att || aq_in_ready;
+  assign au_out_ready = aq_from_att ? aq_in_ready : !aq_from_groups || gq_in_ready;
   assign h_we    = is_kv && au_out_valid && au_out_ready;
   assign h_waddr = XAW'((RAW'(o_slot[TokW+6:7]) << XShift) + RAW'(o_slot[6:0]) + RAW'(o_beat_q));
   assign h_wdata = au_out_data;
 
-  // KV ends with the last job's output: every append precedes its head's
-  // segment reads, and the last head's reads are out.
-  logic att_done;
-  assign att_done = is_kv && !ar_active_q && !uop_start_q && jobs_done_q == jobs_issued_q;
 
   /* verilator lint_off PINCONNECTEMPTY */
   tp_attention_unit #(.AddrWidth(AddrWidth), .NumPages(NumPages), .MaxSlots(16), .MaxSeqLen(MaxSeqLen)) u_attention (
@@ -1682,32 +1677,50 @@ module tp_token_pipeline #(
   end
 
   assign sg_out_ready = aq_from_silu ? aq_in_ready : !aq_from_groups || gq_in_ready;
-  // Prefill: the groups of the gated vector go to tp_act_quant as they
-  // complete. A row group's SiLU outputs are 2 words of one token, so a group
-  // (32 values, 4 words) completes with the second of its row groups (or the
-  // vector's last word), the block's other tokens in between. Every word goes
-  // into S; the word that completes a group queues (token, group), and the
-  // feeder reads the group back from S (its read port is free: MAT_W13
-  // reads A) into tp_act_quant, one group a vector.
+  // The group feeder (prefill): vectors to tp_act_quant as they complete.
+  // - KV: a token's attention output is complete when its last head is in
+  //   H (heads finish in order per token, tokens in order in the last KV
+  //   head's jobs): the token's vector, read back from H.
+  // - MAT_W13: a row group's SiLU outputs are 2 words of one token, so a
+  //   group (32 values, 4 words) completes with the second of its row groups
+  //   (or the vector's last word), the block's other tokens in between: the
+  //   group, read back from S, as a vector of its own.
+  // The completing word queues (token, group); the read ports of H and S
+  // are free meanwhile (KV reads S, MAT_W13 reads A).
   logic [7:0]      sg_word;        // word of the gated vector leaving tp_silu
-  logic            gq_push, gq_in_ready, gq_valid, gq_group_end, gq_pend_q, gq_last_q;
-  logic [TokW-1:0] gq_t;
-  logic [5:0]      gq_g;
-  logic [1:0]      gq_w_q;
+  logic [7:0]      h_word;         // word of the attention output written to H
+  logic            gq_push, gq_valid, gq_group_end, gq_pend_q, gq_last_q;
+  logic [TokW-1:0] gq_push_t, gq_t;
+  logic [5:0]      gq_push_g, gq_g;
+  logic [7:0]      gq_w_q;         // word of the entry's vector (or group)
+  logic [7:0]      gq_word_idx;    // word of the token's vector
   logic [2:0]      gq_words;
-  assign sg_word  = {sg_g_q, sg_half_q};
-  assign gq_push  = aq_from_groups && sg_out_valid && sg_out_ready &&
-                    (sg_word[1:0] == 2'd3 || sg_word == hid_w - 1'b1);
+  assign sg_word = {sg_g_q, sg_half_q};
+  assign h_word  = 8'(o_slot[6:0]) + 8'(o_beat_q);
+  always_comb begin
+    if (is_kv) begin
+      gq_push   = aq_from_groups && h_we && h_word == 8'(dim_w) - 1'b1;
+      gq_push_t = o_slot[TokW+6:7];
+      gq_push_g = '0;
+    end else begin
+      gq_push   = aq_from_groups && sg_out_valid && sg_out_ready &&
+                  (sg_word[1:0] == 2'd3 || sg_word == hid_w - 1'b1);
+      gq_push_t = sg_t_q;
+      gq_push_g = sg_word[7:2];
+    end
+  end
   /* verilator lint_off PINCONNECTEMPTY */
   tp_fifo #(.Width(TokW + 6), .Depth(4)) u_gq_groups (
     .clk_i, .rst_ni,
-    .in_valid_i(gq_push), .in_ready_o(gq_in_ready), .in_data_i({sg_t_q, sg_word[7:2]}),
+    .in_valid_i(gq_push), .in_ready_o(gq_in_ready), .in_data_i({gq_push_t, gq_push_g}),
     .out_valid_o(gq_valid), .out_ready_i(gq_issue && gq_group_end), .out_data_o({gq_t, gq_g}),
     .count_o());
   /* verilator lint_on PINCONNECTEMPTY */
-  assign gq_group_end = gq_w_q == 2'd3 || {gq_g, gq_w_q} == hid_w - 1'b1;
+  assign gq_word_idx  = {gq_g, 2'b00} + gq_w_q;
+  assign gq_group_end = is_kv ? gq_word_idx == 8'(dim_w) - 1'b1
+                              : gq_w_q == 8'd3 || gq_word_idx == hid_w - 1'b1;
   assign gq_issue     = gq_valid && 32'(gq_words) + 32'(gq_pend_q) < 32'd4;
-  assign gq_raddr     = SAW'((RAW'(gq_t) << SShift) + RAW'({gq_g, gq_w_q}));
+  assign gq_raddr     = SAW'((RAW'(gq_t) << (is_kv ? XShift : SShift)) + RAW'(gq_word_idx));
   always_ff @(posedge clk_i) begin
     if (!rst_ni || uop_start_q) begin
       gq_w_q    <= '0;
@@ -1723,7 +1736,7 @@ module tp_token_pipeline #(
   /* verilator lint_on UNUSEDSIGNAL */
   tp_fifo #(.Width(257), .Depth(4)) u_gq_words (
     .clk_i, .rst_ni,
-    .in_valid_i(gq_pend_q), .in_ready_o(gq_words_ready), .in_data_i({s_rdata, gq_last_q}),
+    .in_valid_i(gq_pend_q), .in_ready_o(gq_words_ready), .in_data_i({is_kv ? h_rdata : s_rdata, gq_last_q}),
     .out_valid_o(gq_word_valid), .out_ready_i(aq_from_groups && aq_in_ready),
     .out_data_o({gq_word, gq_word_last}), .count_o(gq_words));
 
@@ -1786,7 +1799,6 @@ module tp_token_pipeline #(
   always_comb begin
     fo_ready = 1'b0;
     if (is_norm)       fo_ready = rn_in_ready;
-    else if (uop_q == UopQuantH) fo_ready = aq_in_ready;
     else if (is_rope)  fo_ready = rp_in_ready;
     else if (is_head)  fo_ready = !hd_valid_q;
     else if (is_mat)   fo_ready = mu_act_ready;
@@ -1797,9 +1809,9 @@ module tp_token_pipeline #(
     unique case (uop_q)
       UopLoad:  uop_done = load_done;
       UopEmbed: uop_done = embed_done;
-      UopNormAtt, UopNormFfn, UopNormFin, UopQuantH: uop_done = a_writer_done;
+      UopNormAtt, UopNormFfn, UopNormFin: uop_done = a_writer_done;
       UopRope:  uop_done = rope_done;
-      UopKv:    uop_done = stream_q ? a_writer_done : att_done;
+      UopKv:    uop_done = a_writer_done;   // every token's last head is out
       UopMatW13: uop_done = a_writer_done;
       UopMatQkv, UopMatWo, UopMatW2, UopMatCls: uop_done = mat_done;
       default:  uop_done = 1'b0;
