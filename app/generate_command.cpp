@@ -135,8 +135,22 @@ void run_generate(const GenerateOptions& options) {
                                                        : "int8";
     const auto quantized = plain_model(model, quant == "int4" ? 4 : 8, "--quant " + quant);
     engine_name = "rtl-" + quant;
+    tb::AccelDriverOptions driver;
+    driver.harness.trace_path = options.trace_path;
     try {
-      hardware = generate_rtl(quantized, prompt, steps, print, options.trace_path);
+      hardware = generate_rtl(quantized, prompt, steps, print, std::move(driver));
+    } catch (const RtlCommandError& e) {
+      // Everything the hardware produced before the error was checked.
+      if (model.tokenizer) std::cout << "\n" << std::flush;
+      std::cerr << "bit_exact: yes (" << e.values_compared << " values compared before the error)\n";
+      if (!options.json_path.empty()) {
+        nlohmann::json report = report_base();
+        report["bit_exact"] = true;
+        report["values_compared"] = e.values_compared;
+        report["error"] = e.what();
+        write_json(options.json_path, report);
+      }
+      throw std::runtime_error(std::string("the accelerator refused a command: ") + e.what());
     } catch (const tb::TapMismatchError& e) {
       if (model.tokenizer) std::cout << "\n" << std::flush;
       std::cerr << "bit_exact: no\n";

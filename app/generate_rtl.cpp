@@ -19,19 +19,20 @@ constexpr unsigned kSeq = 0;
 
 }  // namespace
 
-tb::CommandResult require_ok(const tb::CommandResult& r, const std::string& what) {
-  if (!r.ok()) throw std::runtime_error(what + " completed with status " + tb::status_name(unsigned(r.status)));
+tb::CommandResult require_ok(const tb::CommandResult& r, const std::string& what, std::uint64_t values_compared) {
+  if (!r.ok()) throw RtlCommandError(what + " completed with status " + tb::status_name(unsigned(r.status)), values_compared);
   return r;
 }
 
 RtlGeneration generate_rtl(std::shared_ptr<const fx::QuantizedModel> model, std::span<const int> prompt, int steps,
-                           const TokenCallback& on_token, const std::string& trace_path) {
+                           const TokenCallback& on_token, tb::AccelDriverOptions driver) {
   check_generate_arguments(model->config, prompt, steps);
-  tb::AccelDriverOptions options;
-  options.harness.trace_path = trace_path;
-  tb::CheckedAccel accel(model, options);
+  tb::CheckedAccel accel(model, std::move(driver));
   accel.configure();
-  require_ok(accel.open(kSeq), "OPEN");
+  const auto ok = [&](const tb::CommandResult& r, const std::string& what) {
+    return require_ok(r, what, accel.checker().values_compared());
+  };
+  ok(accel.open(kSeq), "OPEN");
 
   // generate() forces prompt[pos + 1] after position pos and stops at a BOS:
   // the PROMPT covers the positions up to the first forced BOS or `steps`.
@@ -54,14 +55,14 @@ RtlGeneration generate_rtl(std::shared_ptr<const fx::QuantizedModel> model, std:
   };
 
   const tb::AccelSnapshot prefill_start = accel.driver().snapshot();
-  const tb::CommandResult produced = require_ok(accel.prompt(kSeq, prompt.first(forced)), "PROMPT");
+  const tb::CommandResult produced = ok(accel.prompt(kSeq, prompt.first(forced)), "PROMPT");
   const tb::AccelSnapshot decode_start = accel.driver().snapshot();
   g.positions = forced;
   for (int pos = 1; pos < forced; ++pos) push(prompt[pos]);
   // After the last prompted position: a forced token, else the hardware's.
   bool going = !stop_in_prompt && push(forced < static_cast<int>(prompt.size()) ? prompt[forced] : produced.token);
   while (going && g.positions < steps) {
-    const tb::CommandResult r = require_ok(accel.step(kSeq), "STEP");
+    const tb::CommandResult r = ok(accel.step(kSeq), "STEP");
     ++g.positions;
     going = push(r.token);
   }
