@@ -36,8 +36,9 @@
 // gated FFN vector (3 MaxDim/8 words), H attention output, A the INT8 groups
 // of the next matmul (one group a word, MaxHiddenDim/32 a token) with their
 // scales, and the RMSNorm gains of every vector (loaded once by LOAD, 32
-// gains a word). One reader streams words out of X, S, H or A (1-cycle RAM,
-// 4-entry FIFO with credits) into the micro-op's unit.
+// gains a word). One reader streams words out of X, S or A (1-cycle RAM,
+// 4-entry FIFO with credits) into the micro-op's unit; in prefill a group
+// feeder reads finished vectors back from H or S into tp_act_quant.
 //
 // Requirements checked by cfg_ok_o: dim and head_size multiples of 8 (words
 // hold whole heads), head_size <= 64, kv_dim = head_size x n_kv_heads, the
@@ -312,7 +313,7 @@ module tp_token_pipeline #(
   logic [SeqW-1:0]     seq_q;
   logic                logits_q;
   logic                stream_q;       // T = 1: attention and SiLU outputs go straight to tp_act_quant
-  logic                pf_ok_q;        // T = 1 and the layer's KV segments fit the port: read ahead, ATT folded into KV
+  logic                pf_ok_q;        // T = 1 and the layer's KV segments fit the port: read ahead, queries first
   logic                rope_fold;      // RoPE on the way from the matrix unit into S (no ROPE micro-op)
   logic [3:0]          err_q;
   logic                done_q;
@@ -688,14 +689,14 @@ module tp_token_pipeline #(
   // ================================================= reader ===
   // Streams words of one buffer through a 4-entry FIFO; each word carries a
   // tag. Modes by micro-op: vectors (a segment of `words` per token, from
-  // token t_first), ROPE (q then k segment per token), KV (k, v head of each
-  // KV head per token), ATT (the query heads of each KV head, per token);
-  // decode with read-ahead (pf_ok_q) folds ATT into KV: per KV head its
-  // query heads, then its k and v head, so the engine works on a head's
-  // segments while the next heads are quantized and appended.
+  // token t_first), ROPE (q then k segment per token), KV (per KV head: its
+  // k and v head of every token, then its query heads, per token); decode
+  // with read-ahead (pf_ok_q) sends a KV head's query heads first, then its
+  // k and v head, so the engine works on a head's segments while the next
+  // heads are quantized and appended.
   typedef enum logic [1:0] {SrcX, SrcS, SrcA} src_e;
   // Tag of a word (a flat vector: Yosys drops struct arrays): last word of
-  // a segment (vector, head), last word of the stream, ATT: the head closes
+  // a segment (vector, head), last word of the stream, the query head closes
   // its job, KV: 0 k / 1 v, a query head (to the attention engine), token,
   // KV head (k, v) or the head's word offset h * hs/8 (query), word within
   // the head, quarter of the gain word (NORM).
@@ -711,9 +712,9 @@ module tp_token_pipeline #(
   logic [4:0]      rd_hh_q;     // query head within the group
   logic [4:0]      rd_kvh_q;    // KV head
   logic [6:0]      rd_hoff_q;   // hh * hs_w
-  logic [7:0]      rd_goff_q;   // ATT: kvh * grp_w
-  logic [4:0]      rd_chunk_q;  // ATT: tokens of the current job so far
-  logic            rd_qph_q;    // decode KV with queries: reading the KV head's query heads
+  logic [7:0]      rd_goff_q;   // queries: kvh * grp_w
+  logic [4:0]      rd_chunk_q;  // queries: tokens of the current job so far
+  logic            rd_qph_q;    // KV: reading the KV head's query heads
   logic [6:0]      rd_kvoff_q;  // KV: kvh * hs_w
   logic [7:0]      rd_seg_len;
   logic [RAW-1:0]  rd_addr;
@@ -749,6 +750,7 @@ module tp_token_pipeline #(
   assign rd_t_first = uop_next == UopNormFin ? last_tok : '0;
 
   logic is_rope, is_kv;
+  logic is_resid, is_qkv, is_gate, is_cls;   // matrix micro-ops (assigned with the output routing)
   logic           rs_re;      // residual read of X (MAT_WO, MAT_W2)
   logic [XAW-1:0] rs_raddr;
   logic [5:0] gain_vec;   // gain vector of the NORM micro-op
@@ -978,6 +980,16 @@ module tp_token_pipeline #(
   assign embed_done = uop_q == UopEmbed && em_out_valid && em_out_last && em_t_q == last_tok;
 
   // ================================================= RMSNorm and the quantizer ===
+  // Outputs of the attention unit and tp_silu that feed tp_act_quant at
+  // T = 1 (assigned with their units below).
+  logic          au_out_valid, au_out_last;
+  logic [255:0]  au_out_data;
+  logic [15:0]   jobs_done_q;      // attention jobs whose last output left
+  logic          sg_out_valid;
+  logic [255:0]  sg_out_data;
+  logic          sg_sent_last_q;   // the command's last half entered tp_silu
+  logic [15:0]   sg_in_cnt_q, sg_out_cnt_q;
+
   logic         rn_in_valid, rn_in_ready, rn_val_valid, rn_val_last, rn_scale_valid, rn_scale_last;
   logic [63:0]  rn_val_q;
   logic [10:0]  rn_scale_m;
@@ -1005,6 +1017,8 @@ module tp_token_pipeline #(
   logic         is_quant;      // tp_act_quant feeds the A writer
   logic         gq_word_valid, gq_word_last;   // the group feeder's words (below)
   logic         gq_in_ready;                   // its queue has room
+  logic         sg_word_ends_group;            // the SiLU word completes a group
+  logic         h_word_ends_vector;            // the attention beat completes a token
   logic [255:0] gq_word;
   logic         aq_from_att, aq_from_silu, aq_from_groups;
   logic         a_group_major;   // the A writer takes groups with the tokens taking turns
@@ -1175,8 +1189,7 @@ module tp_token_pipeline #(
   // ================================================= attention unit ===
   logic          au_wr_valid, au_wr_ready, au_rsp_valid;
   logic [1:0]    au_rsp_status;
-  logic          au_rd_valid, au_rd_ready, au_q_valid, au_q_ready, au_out_valid, au_out_ready, au_out_last;
-  logic [255:0]  au_out_data;
+  logic          au_rd_valid, au_rd_ready, au_q_valid, au_q_ready, au_out_ready;
   logic [3:0]    au_out_slot;
   logic [4:0]    au_err;
   logic          au_cfg_ok;
@@ -1270,7 +1283,7 @@ module tp_token_pipeline #(
   /* verilator lint_on UNUSEDSIGNAL */
   logic [LPageW-1:0] ar_last_page;
   logic            ar_job_end;
-  logic [15:0]     jobs_issued_q, jobs_done_q;
+  logic [15:0]     jobs_issued_q;
 
   always_comb begin
     ar_t1 = last_tok;
@@ -1343,7 +1356,8 @@ module tp_token_pipeline #(
     end
   end
   assign o_slot       = slot_q[o_par_q][au_out_slot];
-  assign au_out_ready = aq_from_att ? aq_in_ready : !aq_from_groups || gq_in_ready;
+  // (In prefill only the beat that completes a token waits for the feeder.)
+  assign au_out_ready = aq_from_att ? aq_in_ready : !(aq_from_groups && h_word_ends_vector) || gq_in_ready;
   assign h_we    = is_kv && au_out_valid && au_out_ready;
   assign h_waddr = XAW'((RAW'(o_slot[TokW+6:7]) << XShift) + RAW'(o_slot[6:0]) + RAW'(o_beat_q));
   assign h_wdata = au_out_data;
@@ -1434,7 +1448,6 @@ module tp_token_pipeline #(
   logic [255:0]    mo_word;
   logic [11:0]     mo_word_idx;   // g*4 + k
   logic            mo_beat_done;  // the beat leaves at this edge
-  logic            is_resid, is_qkv, is_gate, is_cls;
   logic            mo_qk_word;    // MAT_QKV: the word is part of q or k
   logic            mo_qkv_go;     // MAT_QKV: the word leaves (into S or into the rope)
   assign is_qkv   = uop_q == UopMatQkv;
@@ -1448,8 +1461,7 @@ module tp_token_pipeline #(
   logic mo_resid_last_word;
   assign mo_resid_last_word = mo_k_q == 2'd3 || 7'(mo_word_idx + 1'b1) >= dim_w;
 
-  logic          sg_in_ready, sg_out_valid, sg_out_ready;
-  logic [255:0]  sg_out_data;
+  logic          sg_in_ready, sg_out_ready;
   logic          am_in_ready, am_out_valid;
   always_comb begin
     mo_beat_done = 1'b0;
@@ -1640,8 +1652,6 @@ module tp_token_pipeline #(
   logic            sg_half_q;
   logic [6:0]      sg_g_q;         // row group (16 gated values) of the token
   logic [TokW-1:0] sg_t_q;
-  logic            sg_sent_last_q;   // the command's last half entered tp_silu
-  logic [15:0]     sg_in_cnt_q, sg_out_cnt_q;
 
   tp_silu #(.Lanes(8)) u_silu (
     .clk_i, .rst_ni,
@@ -1676,7 +1686,7 @@ module tp_token_pipeline #(
     end
   end
 
-  assign sg_out_ready = aq_from_silu ? aq_in_ready : !aq_from_groups || gq_in_ready;
+  assign sg_out_ready = aq_from_silu ? aq_in_ready : !(aq_from_groups && sg_word_ends_group) || gq_in_ready;
   // The group feeder (prefill): vectors to tp_act_quant as they complete.
   // - KV: a token's attention output is complete when its last head is in
   //   H (heads finish in order per token, tokens in order in the last KV
@@ -1697,14 +1707,16 @@ module tp_token_pipeline #(
   logic [2:0]      gq_words;
   assign sg_word = {sg_g_q, sg_half_q};
   assign h_word  = 8'(o_slot[6:0]) + 8'(o_beat_q);
+  // (A row group's second half past hid_w is padding: it goes into S unread.)
+  assign sg_word_ends_group = sg_word < hid_w && (sg_word[1:0] == 2'd3 || sg_word == hid_w - 1'b1);
+  assign h_word_ends_vector = h_word == 8'(dim_w) - 1'b1;
   always_comb begin
     if (is_kv) begin
-      gq_push   = aq_from_groups && h_we && h_word == 8'(dim_w) - 1'b1;
+      gq_push   = aq_from_groups && h_we && h_word_ends_vector;
       gq_push_t = o_slot[TokW+6:7];
       gq_push_g = '0;
     end else begin
-      gq_push   = aq_from_groups && sg_out_valid && sg_out_ready &&
-                  (sg_word[1:0] == 2'd3 || sg_word == hid_w - 1'b1);
+      gq_push   = aq_from_groups && sg_out_valid && sg_out_ready && sg_word_ends_group;
       gq_push_t = sg_t_q;
       gq_push_g = sg_word[7:2];
     end

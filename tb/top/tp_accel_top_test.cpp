@@ -580,12 +580,14 @@ tp::Checkpoint random_checkpoint(const tp::ModelConfig& config, unsigned seed) {
 // Head size 48: a head crosses the matrix output's row groups (32 rows, the
 // unit in which a block's tokens take turns), so prefill rotates q and k in
 // the ROPE micro-op, while decode (one token, rows in order) rotates them on
-// their way into S. dim 96 puts k and v words in one row group. A 40-token
-// prompt (blocks of 32 and 8), then 8 steps.
+// their way into S. dim 96 puts k and v words in one row group; hidden 184
+// (23 words) ends the gated vector with a padding word in its last row group,
+// which must not complete a quantizer group again. A 40-token prompt (blocks
+// of 32 and 8), then 8 steps.
 TEST(AccelTop, HeadsAcrossRowGroupsRotateInPrefillAndDecode) {
   tp::ModelConfig config;
   config.dim = 96;
-  config.hidden_dim = 100;
+  config.hidden_dim = 184;
   config.n_layers = 2;
   config.n_heads = 2;
   config.n_kv_heads = 1;
