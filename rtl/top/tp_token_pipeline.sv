@@ -1072,10 +1072,6 @@ module tp_token_pipeline #(
   logic [26:0]    aw_scale;
   logic [191:0]   aw_pack_q;
   logic [1:0]     aw_sub_q;
-  logic [TokW-1:0] aw_t_q, as_t_q;
-  logic [5:0]     aw_g_q, as_g_q;
-  logic [TokW:0]  aw_vectors_q;   // vectors whose values are all written
-  logic [TokW:0]  as_vectors_q;   // vectors whose scales are all written
 
   assign aw_val_valid   = is_norm ? rn_val_valid : aq_val_valid;
   assign aw_val_last    = is_norm ? rn_val_last : aq_val_last;
@@ -1086,60 +1082,60 @@ module tp_token_pipeline #(
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni || uop_start_q) begin
-      aw_sub_q     <= '0;
-      aw_t_q       <= '0;
-      aw_g_q       <= '0;
-      as_t_q       <= '0;
-      as_g_q       <= '0;
-      as_vectors_q <= '0;
-      aw_vectors_q <= '0;
-    end else begin
-      if (aw_val_valid) begin
-        aw_sub_q  <= aw_sub_q + 1'b1;
-        aw_pack_q <= {aw_val, aw_pack_q[191:64]};
-        if (aw_sub_q == 2'd3) begin
-          if (a_group_major) begin
-            aw_t_q <= aw_t_q + 1'b1;
-            if (aw_t_q == last_tok) begin
-              aw_t_q <= '0;
-              aw_g_q <= aw_g_q + 1'b1;
-            end
-            if (aw_g_q == hid_groups - 1'b1) aw_vectors_q <= aw_vectors_q + 1'b1;
-          end else begin
-            aw_g_q <= aw_g_q + 1'b1;
-            if (aw_val_last) begin
-              aw_g_q       <= '0;
-              aw_t_q       <= aw_t_q + 1'b1;
-              aw_vectors_q <= aw_vectors_q + 1'b1;
-            end
-          end
-        end
-      end
-      if (aw_scale_valid) begin
+      aw_sub_q <= '0;
+    end else if (aw_val_valid) begin
+      aw_sub_q  <= aw_sub_q + 1'b1;
+      aw_pack_q <= {aw_val, aw_pack_q[191:64]};
+    end
+  end
+
+  // Where the next group word (place 0) and the next scale (place 1) go:
+  // token t, group g, and the vectors whose last one is written (flat
+  // vectors of both places: Yosys takes no packed arrays of vectors).
+  localparam int unsigned VecW = TokW + 1;
+  logic [1:0]          place_step, place_last;
+  logic [2*TokW-1:0]   place_t;
+  logic [11:0]         place_g;
+  logic [2*VecW-1:0]   place_vectors;
+  assign place_step = {aw_scale_valid, aw_val_valid && aw_sub_q == 2'd3};
+  assign place_last = {aw_scale_last, aw_val_last};
+  for (genvar p = 0; p < 2; p++) begin : gen_place
+    logic [TokW-1:0] t_q;
+    logic [5:0]      g_q;
+    logic [TokW:0]   vectors_q;
+    always_ff @(posedge clk_i) begin
+      if (!rst_ni || uop_start_q) begin
+        t_q       <= '0;
+        g_q       <= '0;
+        vectors_q <= '0;
+      end else if (place_step[p]) begin
         if (a_group_major) begin
-          as_t_q <= as_t_q + 1'b1;
-          if (as_t_q == last_tok) begin
-            as_t_q <= '0;
-            as_g_q <= as_g_q + 1'b1;
+          t_q <= t_q + 1'b1;
+          if (t_q == last_tok) begin
+            t_q <= '0;
+            g_q <= g_q + 1'b1;
           end
-          if (as_g_q == hid_groups - 1'b1) as_vectors_q <= as_vectors_q + 1'b1;
+          if (g_q == hid_groups - 1'b1) vectors_q <= vectors_q + 1'b1;
         end else begin
-          as_g_q <= as_g_q + 1'b1;
-          if (aw_scale_last) begin
-            as_g_q       <= '0;
-            as_t_q       <= as_t_q + 1'b1;
-            as_vectors_q <= as_vectors_q + 1'b1;
+          g_q <= g_q + 1'b1;
+          if (place_last[p]) begin
+            g_q       <= '0;
+            t_q       <= t_q + 1'b1;
+            vectors_q <= vectors_q + 1'b1;
           end
         end
       end
     end
+    assign place_t[p*TokW +: TokW]       = t_q;
+    assign place_g[p*6 +: 6]             = g_q;
+    assign place_vectors[p*VecW +: VecW] = vectors_q;
   end
 
   assign a_we     = (is_norm || is_quant) && aw_val_valid && aw_sub_q == 2'd3;
-  assign a_waddr  = AAW'((RAW'(aw_t_q) << AShift) + RAW'(aw_g_q));
+  assign a_waddr  = AAW'((RAW'(place_t[0 +: TokW]) << AShift) + RAW'(place_g[0 +: 6]));
   assign a_wdata  = {aw_val, aw_pack_q};
   assign as_we    = (is_norm || is_quant) && aw_scale_valid;
-  assign as_waddr = AAW'((RAW'(as_t_q) << AShift) + RAW'(as_g_q));
+  assign as_waddr = AAW'((RAW'(place_t[TokW +: TokW]) << AShift) + RAW'(place_g[6 +: 6]));
   assign as_wdata = aw_scale;
 
   // Done once every value and every scale is written (tp_act_quant's scales
@@ -1148,7 +1144,7 @@ module tp_token_pipeline #(
   logic [TokW:0] a_vectors;
   assign a_vectors     = uop_q == UopNormFin ? OneTok : ntok_q;
   assign a_writer_done = (is_norm || is_quant) && !uop_start_q &&
-                         aw_vectors_q == a_vectors && as_vectors_q == a_vectors;
+                         place_vectors[0 +: VecW] == a_vectors && place_vectors[VecW +: VecW] == a_vectors;
 
   // ================================================= head quantizer ===
   // Heads are assembled from hs/8 words; the quantizer's sideband carries the

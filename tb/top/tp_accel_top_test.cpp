@@ -585,15 +585,8 @@ tp::Checkpoint random_checkpoint(const tp::ModelConfig& config, unsigned seed) {
 // which must not complete a quantizer group again. A 40-token prompt (blocks
 // of 32 and 8), then 8 steps.
 TEST(AccelTop, HeadsAcrossRowGroupsRotateInPrefillAndDecode) {
-  tp::ModelConfig config;
-  config.dim = 96;
-  config.hidden_dim = 184;
-  config.n_layers = 2;
-  config.n_heads = 2;
-  config.n_kv_heads = 1;
-  config.vocab_size = 80;
-  config.seq_len = 64;
-  config.shared_classifier = false;
+  const tp::ModelConfig config{.dim = 96, .hidden_dim = 184, .n_layers = 2, .n_heads = 2, .n_kv_heads = 1,
+                               .vocab_size = 80, .seq_len = 64, .shared_classifier = false};
   ASSERT_EQ(config.head_size(), 48);
   const tp::Checkpoint checkpoint = random_checkpoint(config, 48);
   for (const int bits : {8, 4}) {
@@ -610,15 +603,8 @@ TEST(AccelTop, HeadsAcrossRowGroupsRotateInPrefillAndDecode) {
 // enter tp_act_quant as they complete) and 2,100 logits (66 row groups of
 // the classifier, each tapped at its index).
 TEST(AccelTop, WideHiddenAndVocabularyStayExact) {
-  tp::ModelConfig config;
-  config.dim = 64;
-  config.hidden_dim = 1100;
-  config.n_layers = 1;
-  config.n_heads = 4;
-  config.n_kv_heads = 4;
-  config.vocab_size = 2100;
-  config.seq_len = 64;
-  config.shared_classifier = false;
+  const tp::ModelConfig config{.dim = 64, .hidden_dim = 1100, .n_layers = 1, .n_heads = 4, .n_kv_heads = 4,
+                               .vocab_size = 2100, .seq_len = 64, .shared_classifier = false};
   const tp::Checkpoint checkpoint = random_checkpoint(config, 1100);
   CheckedAccel accel(std::make_shared<const fx::QuantizedModel>(fx::quantize_model(checkpoint, 8)));
   accel.configure();
