@@ -311,9 +311,9 @@ TEST_P(AccelTopDefaultModel, MemoryAndHostStallsChangeNoValue) {
 // The counters of a prompt and its decode steps: tokens counted per phase, no
 // unit error, KV appends written (the same number of beats every step), and
 // decode within its contract: INT8 at the weight bound (roofline <= 1.10, the
-// target), INT4 below 1.45 (docs/performance.md: 1.34 on this model; a
-// regression guard until the target is met).
-TEST_P(AccelTopDefaultModel, CountersAndTheDecodeContract) {
+// target), INT4 below 1.30 (1.24 over these 24 steps; a regression guard
+// until the target is met), and a prefill block's PE utilization.
+TEST_P(AccelTopDefaultModel, CountersAndTheDecodeAndPrefillContracts) {
   CheckedAccel accel(quantized_default(GetParam()));
   AccelDriver& d = accel.driver();
   accel.configure();
@@ -338,8 +338,18 @@ TEST_P(AccelTopDefaultModel, CountersAndTheDecodeContract) {
   EXPECT_GT(first[C::kKvWriteBeats], 0u);
   EXPECT_EQ(first[C::kKvWriteBeats], second[C::kKvWriteBeats]) << "appends of 12 steps, twice";
   const AccelMetrics m = accel_metrics(before, prompted, after, d.layout());
-  EXPECT_LE(m.roofline_ratio, GetParam() == 8 ? 1.10 : 1.45) << m.decode_cycles_per_token << " cycles a token";
-  EXPECT_GT(m.prefill_pe_utilization, 0.0);
+  EXPECT_LE(m.roofline_ratio, GetParam() == 8 ? 1.10 : 1.30) << m.decode_cycles_per_token << " cycles a token";
+
+  // Prefill of a whole block (32 tokens) on a second sequence: a regression
+  // guard under the 0.66 measured here (the target is 0.85; before the
+  // folded micro-ops of docs/performance.md's prefill table it was ~0.55).
+  ASSERT_EQ(accel.open(1).status, Status::kOk);
+  const AccelSnapshot block_start = d.snapshot();
+  ASSERT_EQ(accel.prompt(1, random_prompt(32, d.layout().config.vocab_size, 82)).status, Status::kOk);
+  const AccelSnapshot block_end = d.snapshot();
+  expect_bit_exact(accel);
+  const AccelMetrics block = accel_metrics(block_start, block_end, block_end, d.layout());
+  EXPECT_GE(block.prefill_pe_utilization, 0.62) << block.prefill_cycles_per_token << " cycles a token";
 }
 
 // The refusals that need a particular state: more KV pages than are free, a
