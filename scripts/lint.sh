@@ -34,6 +34,7 @@ forbidden=(
   $'\\{[[:space:]]*(<<|>>)\tno streaming operators'
   $'_t\'\\(\tno type casts t\'(x)'
   $'\\$fatal\tuse $error (Yosys prints no message for $fatal)'
+  $'^[[:space:]]*(logic|wire|reg|bit)([[:space:]]+signed)?[[:space:]]*\\[[^]]*\\][[:space:]]*\\[\tno packed arrays of vectors (Yosys 0.23 rejects logic [a:b][c:d]): a flat vector'
 )
 for file in "${files[@]}"; do
   code=$(sed 's|//.*||' "$file")
