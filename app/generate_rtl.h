@@ -34,7 +34,7 @@ struct RtlCommandError : std::runtime_error {
 // positions are done or BOS comes: run.c's greedy loop, forced prompt tokens
 // reported to on_token as generate() does. A difference from the golden
 // model throws tb::TapMismatchError at once, an error status RtlCommandError;
-// `driver` sets the memories and `trace_path` (non-empty) an FST.
+// `driver` sets the memories and the FST trace (harness.trace_path).
 // `r` unless its status is an error: then RtlCommandError naming `what` (a
 // command the benches and generate expect to succeed) and the status.
 tb::CommandResult require_ok(const tb::CommandResult& r, const std::string& what, std::uint64_t values_compared = 0);

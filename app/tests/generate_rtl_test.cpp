@@ -37,9 +37,10 @@ TEST(GenerateRtl, TokensAreTheGoldenGreedyGeneration) {
 
 // A KV memory that answers SLVERR to the writes of the second page
 // (positions 16..31; pages are taken in order from a fresh reset): after a
-// 15-token prompt and the STEP at position 15, the STEP at 16 completes with HW_ERROR (its own append reaches attention
-// through the KV port's forwarding, so nothing differs before), and the
-// error names the command, the status and the values compared before it.
+// 15-token prompt and the STEP at position 15, the STEP at 16 completes
+// with HW_ERROR (its own append reaches attention through the KV port's
+// forwarding, so nothing differs before), and the error names the command,
+// the status and the values compared before it.
 TEST(GenerateRtl, AnErrorStatusNamesTheCommandAndTheValuesCheckedBeforeIt) {
   const auto model = default_int8();
   const ModelConfig& c = model->config;

@@ -1279,7 +1279,6 @@ module tp_token_pipeline #(
   /* verilator lint_on UNUSEDSIGNAL */
   logic [LPageW-1:0] ar_last_page;
   logic            ar_job_end;
-  logic [15:0]     jobs_issued_q;
 
   always_comb begin
     ar_t1 = last_tok;
@@ -1295,21 +1294,18 @@ module tp_token_pipeline #(
 
   always_ff @(posedge clk_i) begin
     if (!rst_ni) begin
-      ar_active_q   <= 1'b0;
-      jobs_issued_q <= '0;
+      ar_active_q <= 1'b0;
     end else if (ar_start) begin
-      ar_active_q   <= 1'b1;
-      ar_fwd_q      <= pf_ok_q;
-      ar_kvh_q      <= '0;
-      ar_t0_q       <= '0;
-      ar_page_q     <= '0;
-      jobs_issued_q <= '0;
+      ar_active_q <= 1'b1;
+      ar_fwd_q    <= pf_ok_q;
+      ar_kvh_q    <= '0;
+      ar_t0_q     <= '0;
+      ar_page_q   <= '0;
     end else if (au_rd_valid && au_rd_ready) begin
       ar_page_q <= ar_page_q + 1'b1;
       if (ar_job_end) begin
-        ar_page_q     <= '0;
-        jobs_issued_q <= jobs_issued_q + 1'b1;
-        ar_t0_q       <= TokW'(32'(ar_t1) + 1);
+        ar_page_q <= '0;
+        ar_t0_q   <= TokW'(32'(ar_t1) + 1);
         if (ar_t1 == last_tok) begin
           ar_t0_q  <= '0;
           ar_kvh_q <= ar_kvh_q + 1'b1;
@@ -1511,9 +1507,7 @@ module tp_token_pipeline #(
   logic [3:0]   rq_head_w_q;       // fold: word of the head entering the rope
   logic [SAW-1:0] rq_addr;
   logic [5:0]   rq_count;
-  logic [TokW:0] rq_t;
   assign rope_fold  = stream_q || hs_w == 4'd1 || hs_w == 4'd2 || hs_w == 4'd4;
-  assign rq_t       = (TokW + 1)'(mu_out_token);
   always_comb begin
     if (is_rope) begin
       rp_in_valid  = fo_valid;
@@ -1524,7 +1518,7 @@ module tp_token_pipeline #(
     end else begin
       rp_in_valid  = is_qkv && rope_fold && mu_out_valid && mo_qk_word;
       rp_in_data   = mo_word;
-      rp_in_pos    = pos0_q + 16'(rq_t);
+      rp_in_pos    = pos0_q + 16'(mu_out_token);
       rp_in_last   = rq_head_w_q == hs_w - 1'b1;
       rp_out_ready = !qkv_direct;
     end
